@@ -1,0 +1,87 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Every target of ours: Swift 6 mode (tools version), strict concurrency, warnings are errors.
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "trunkgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trunkgate", targets: ["trunkgate"]),
+        .library(name: "SIPMessage", targets: ["SIPMessage"]),
+        .library(name: "SIPDigest", targets: ["SIPDigest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "SIPMessage",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SIPDigest",
+            dependencies: [
+                "SIPMessage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SIPTransport",
+            dependencies: [
+                "SIPMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "trunkgate",
+            dependencies: [
+                "SIPMessage",
+                "SIPDigest",
+                "SIPTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SIPMessageTests",
+            dependencies: ["SIPMessage"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SIPDigestTests",
+            dependencies: ["SIPDigest", "SIPMessage"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SIPTransportTests",
+            dependencies: [
+                "SIPTransport", "SIPMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

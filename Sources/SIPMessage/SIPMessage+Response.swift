@@ -1,0 +1,85 @@
+extension SIPMessage {
+    /// A response to this request (RFC 3261 §8.2.6): Via, From, To, Call-ID and CSeq copied,
+    /// a To tag added to non-100 responses when the request had none.
+    public func makeResponse(status: Int, reason: String? = nil, toTag: String? = nil) -> SIPMessage {
+        var out = SIPMessage(
+            startLine: .response(SIPStatusLine(version: "SIP/2.0", code: status, reason: Substring(reason ?? SIPStatus.reasonPhrase(status)))),
+            headers: [],
+            body: []
+        )
+        out.headers.reserveCapacity(8)
+        for h in headers {
+            switch h.name.known {
+            case .via, .from, .callID, .cseq:
+                out.headers.append(h)
+            case .to:
+                if status > 100, to?.tag == nil {
+                    let tag = toTag ?? SIPMessage.randomTag()
+                    out.headers.append(SIPHeader(name: h.name, value: Substring("\(h.value);tag=\(tag)")))
+                } else {
+                    out.headers.append(h)
+                }
+            default:
+                break
+            }
+        }
+        try? out.reindex()  // values come from an already validated request
+        return out
+    }
+
+    /// A fresh random tag (64 bits, hex).
+    public static func randomTag() -> String {
+        String(UInt64.random(in: .min ... .max), radix: 16)
+    }
+
+    /// Builds a message from text parts; the result is parsed, so it is valid on the wire.
+    public static func build(startLine: String, headers: [(String, String)], body: [UInt8] = []) throws(SIPParseError) -> SIPMessage {
+        var text = startLine + "\r\n"
+        for (name, value) in headers where SIPHeaderName(name).known != .contentLength {
+            text += "\(name): \(value)\r\n"
+        }
+        text += "Content-Length: \(body.count)\r\n\r\n"
+        return try parse(Array(text.utf8) + body, framing: .stream)
+    }
+}
+
+/// Reason phrases for the status codes the edge sends.
+public enum SIPStatus {
+    public static func reasonPhrase(_ code: Int) -> String {
+        switch code {
+        case 100: "Trying"
+        case 180: "Ringing"
+        case 183: "Session Progress"
+        case 200: "OK"
+        case 202: "Accepted"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 406: "Not Acceptable"
+        case 407: "Proxy Authentication Required"
+        case 408: "Request Timeout"
+        case 413: "Request Entity Too Large"
+        case 415: "Unsupported Media Type"
+        case 416: "Unsupported URI Scheme"
+        case 420: "Bad Extension"
+        case 423: "Interval Too Brief"
+        case 480: "Temporarily Unavailable"
+        case 481: "Call/Transaction Does Not Exist"
+        case 482: "Loop Detected"
+        case 483: "Too Many Hops"
+        case 486: "Busy Here"
+        case 487: "Request Terminated"
+        case 488: "Not Acceptable Here"
+        case 500: "Server Internal Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Server Time-out"
+        case 505: "Version Not Supported"
+        case 513: "Message Too Large"
+        default: code < 200 ? "Provisional" : code < 300 ? "Success" : "Error"
+        }
+    }
+}

@@ -1,0 +1,288 @@
+extension SIPMessage {
+    /// Parses one message.
+    ///
+    /// Over a datagram, a missing Content-Length means the body is the rest of the datagram
+    /// and octets after the declared body are ignored (RFC 3261 §18.3, RFC 4475 §3.1.1.8); a
+    /// declared length larger than what arrived is an error (RFC 4475 §3.1.2.2). Over a
+    /// stream, the bytes must be exactly one message as ``SIPFraming`` cut it.
+    public static func parse(
+        _ bytes: [UInt8], framing: SIPFramingMode = .datagram, limits: SIPMessageLimits = .default
+    ) throws(SIPParseError) -> SIPMessage {
+        try parse(bytes[...], framing: framing, limits: limits)
+    }
+
+    public static func parse(
+        _ bytes: ArraySlice<UInt8>, framing: SIPFramingMode = .datagram, limits: SIPMessageLimits = .default
+    ) throws(SIPParseError) -> SIPMessage {
+        guard bytes.count <= limits.maxMessageSize else {
+            throw SIPParseError(.messageTooLarge, at: "message", "larger than \(limits.maxMessageSize) octets")
+        }
+        // Empty lines before the start line are ignored (RFC 3261 §7.5).
+        var start = bytes.startIndex
+        while start < bytes.endIndex, bytes[start] == 0x0D || bytes[start] == 0x0A { start += 1 }
+        guard start < bytes.endIndex else { throw SIPParseError(.truncated, at: "message", "no start line") }
+        guard let (headEnd, bodyStart) = findHeaderEnd(bytes, from: start) else {
+            throw SIPParseError(.truncated, at: "message", "header section not terminated by an empty line")
+        }
+        guard let head = String(validating: bytes[start..<headEnd], as: UTF8.self) else {
+            throw SIPParseError(.invalidUTF8, at: "header section", "not valid UTF-8")
+        }
+        var message = try parseHead(head, limits: limits)
+        // Body framing.
+        let available = bytes.endIndex - bodyStart
+        if let declared = message.declaredContentLength {
+            guard declared <= available else {
+                throw SIPParseError(.bodyLengthMismatch, at: "Content-Length", "declares \(declared) octets but \(available) follow")
+            }
+            if framing == .stream, declared < available {
+                throw SIPParseError(.bodyLengthMismatch, at: "Content-Length", "\(available - declared) octets after the body")
+            }
+            message.body = bytes[bodyStart..<(bodyStart + declared)]
+        } else {
+            message.body = bytes[bodyStart..<bytes.endIndex]
+        }
+        return message
+    }
+
+    /// Finds the empty line ending the header section: returns (end of the last header line,
+    /// start of body). Accepts CRLF and, leniently, bare LF line ends.
+    static func findHeaderEnd(_ bytes: ArraySlice<UInt8>, from start: Int) -> (Int, Int)? {
+        bytes.withUnsafeBufferPointer { buf -> (Int, Int)? in
+            let base = bytes.startIndex
+            var i = start - base
+            let n = buf.count
+            while i < n {
+                if buf[i] == 0x0A {
+                    // LF followed by CRLF or LF ends the header section.
+                    if i + 1 < n, buf[i + 1] == 0x0A { return (base + (i > 0 && buf[i - 1] == 0x0D ? i - 1 : i), base + i + 2) }
+                    if i + 2 < n, buf[i + 1] == 0x0D, buf[i + 2] == 0x0A {
+                        return (base + (i > 0 && buf[i - 1] == 0x0D ? i - 1 : i), base + i + 3)
+                    }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
+    /// Parses the start line and header fields of `head` (no trailing empty line).
+    static func parseHead(_ head: String, limits: SIPMessageLimits) throws(SIPParseError) -> SIPMessage {
+        let u = head.utf8
+        var lineStart = u.startIndex
+        var startLine: StartLine?
+        var headers: [SIPHeader] = []
+        headers.reserveCapacity(16)
+        // Current header being assembled; continuation lines are joined to it.
+        var pending: Substring?
+        var pendingFolded: [Substring] = []
+
+        func flush() throws(SIPParseError) {
+            guard let line = pending else { return }
+            pending = nil
+            if pendingFolded.isEmpty {
+                try headers.append(parseHeaderLine(line, limits: limits))
+            } else {
+                // Unfold: the CRLF and its following whitespace become one SP (RFC 3261 §7.3.1).
+                var joined = String(line)
+                for piece in pendingFolded { joined += " "; joined += piece.trimmingWSP() }
+                pendingFolded.removeAll()
+                guard joined.utf8.count <= limits.maxHeaderLength else {
+                    throw SIPParseError(.headerTooLong, at: "header", "longer than \(limits.maxHeaderLength) octets")
+                }
+                try headers.append(parseHeaderLine(Substring(joined), limits: limits))
+            }
+            guard headers.count <= limits.maxHeaderCount else {
+                throw SIPParseError(.tooManyHeaders, at: "header section", "more than \(limits.maxHeaderCount) header fields")
+            }
+        }
+
+        while lineStart < u.endIndex {
+            var lineEnd = lineStart
+            while lineEnd < u.endIndex, u[lineEnd] != 0x0A { lineEnd = u.index(after: lineEnd) }
+            let next = lineEnd < u.endIndex ? u.index(after: lineEnd) : lineEnd
+            if lineEnd > lineStart, u[u.index(before: lineEnd)] == 0x0D { lineEnd = u.index(before: lineEnd) }
+            let line = Substring(u[lineStart..<lineEnd])
+            guard line.utf8.count <= limits.maxHeaderLength else {
+                throw SIPParseError(.headerTooLong, at: startLine == nil ? "start line" : "header", "longer than \(limits.maxHeaderLength) octets")
+            }
+            if line.utf8.contains(0x0D) {
+                throw SIPParseError(.invalidHeaderValue, at: "header section", "bare CR inside a line")
+            }
+            if startLine == nil {
+                startLine = try parseStartLine(line)
+            } else if let first = line.utf8.first, SIPLexical.isWSP(first) {
+                guard pending != nil else { throw SIPParseError(.invalidHeaderName, at: "header section", "continuation line without a header") }
+                pendingFolded.append(line)
+            } else {
+                try flush()
+                pending = line
+            }
+            lineStart = next
+        }
+        try flush()
+        guard let startLine else { throw SIPParseError(.invalidStartLine, at: "start line", "missing") }
+        var message = SIPMessage(startLine: startLine, headers: headers, body: [])
+        for h in message.headers { try message.index(h) }
+        return message
+    }
+
+    static func parseHeaderLine(_ line: Substring, limits: SIPMessageLimits) throws(SIPParseError) -> SIPHeader {
+        let u = line.utf8
+        var i = u.startIndex
+        while i < u.endIndex, SIPLexical.isToken(u[i]) { i = u.index(after: i) }
+        let name = Substring(u[u.startIndex..<i])
+        guard !name.isEmpty else { throw SIPParseError(.invalidHeaderName, at: "header", "missing or invalid header name") }
+        while i < u.endIndex, SIPLexical.isWSP(u[i]) { i = u.index(after: i) }
+        guard i < u.endIndex, u[i] == UInt8(ascii: ":") else {
+            throw SIPParseError(.invalidHeaderName, at: "header", "no ':' after header name '\(name.prefix(32))'")
+        }
+        let value = Substring(u[u.index(after: i)..<u.endIndex]).trimmingWSP()
+        return SIPHeader(name: SIPHeaderName(name), value: value)
+    }
+
+    static func parseStartLine(_ line: Substring) throws(SIPParseError) -> StartLine {
+        // Exactly one SP between elements (RFC 3261 §7.1; RFC 4475 §3.1.2.9, §3.1.2.10).
+        let u = line.utf8
+        guard let sp1 = u.firstIndex(of: 0x20) else {
+            throw SIPParseError(.invalidStartLine, at: "start line", "no SP separating its elements")
+        }
+        let first = Substring(u[u.startIndex..<sp1])
+        let afterFirst = u.index(after: sp1)
+        if first.utf8.count >= 4, Substring(first.utf8.prefix(4)).equalsLowercase("sip/") {
+            // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+            try checkVersion(first, location: "Status-Line")
+            var i = afterFirst
+            var code = 0, digits = 0
+            while i < u.endIndex, SIPLexical.isDigit(u[i]) {
+                code = code * 10 + Int(u[i] - 0x30); digits += 1
+                guard digits <= 3 else { throw SIPParseError(.invalidStatusCode, at: "Status-Line", "status code must be three digits") }
+                i = u.index(after: i)
+            }
+            guard digits == 3, code >= 100 else { throw SIPParseError(.invalidStatusCode, at: "Status-Line", "status code must be three digits, 100-699") }
+            var reason: Substring = ""
+            if i < u.endIndex {
+                guard u[i] == 0x20 else { throw SIPParseError(.invalidStatusCode, at: "Status-Line", "status code must be followed by SP") }
+                reason = Substring(u[u.index(after: i)..<u.endIndex])
+                for b in reason.utf8 where b < 0x20 && b != 0x09 || b == 0x7F {
+                    throw SIPParseError(.invalidStartLine, at: "Reason-Phrase", "control character")
+                }
+            }
+            return .response(SIPStatusLine(version: first, code: code, reason: reason))
+        }
+        // Request-Line = Method SP Request-URI SP SIP-Version
+        guard !first.isEmpty, first.utf8.allSatisfy(SIPLexical.isToken) else {
+            throw SIPParseError(.invalidMethod, at: "Request-Line", "method is not a token")
+        }
+        guard let sp2 = u[afterFirst...].firstIndex(of: 0x20) else {
+            throw SIPParseError(.invalidStartLine, at: "Request-Line", "missing SIP-Version")
+        }
+        let uriText = Substring(u[afterFirst..<sp2])
+        let version = Substring(u[u.index(after: sp2)..<u.endIndex])
+        guard !uriText.isEmpty, !version.isEmpty, !version.utf8.contains(0x20) else {
+            throw SIPParseError(.invalidStartLine, at: "Request-Line", "elements must be separated by exactly one SP")
+        }
+        try checkVersion(version, location: "Request-Line")
+        let uri: SIPURI
+        do { uri = try SIPURI(parsing: uriText) } catch {
+            throw SIPParseError(.invalidRequestURI, at: "Request-URI", error.detail)
+        }
+        // Headers are not allowed in a Request-URI (RFC 3261 §19.1.1, RFC 4475 §3.1.2.11).
+        if uri.headers != nil {
+            throw SIPParseError(.invalidRequestURI, at: "Request-URI", "headers are not allowed in a Request-URI")
+        }
+        return .request(SIPRequestLine(method: first, uri: uri, version: version))
+    }
+
+    /// SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (an unknown version parses; the edge answers 505).
+    static func checkVersion(_ v: Substring, location: String) throws(SIPParseError) {
+        let u = Array(v.utf8)
+        guard u.count >= 7, Substring(v.utf8.prefix(4)).equalsLowercase("sip/") else {
+            throw SIPParseError(.invalidVersion, at: location, "malformed SIP-Version")
+        }
+        let rest = u[4...]
+        guard let dot = rest.firstIndex(of: UInt8(ascii: ".")), dot > rest.startIndex, dot < rest.endIndex - 1,
+              rest[rest.startIndex..<dot].allSatisfy(SIPLexical.isDigit),
+              rest[(dot + 1)...].allSatisfy(SIPLexical.isDigit), rest.count <= 12 else {
+            throw SIPParseError(.invalidVersion, at: location, "malformed SIP-Version")
+        }
+    }
+
+    /// Validates a known header and records its typed value.
+    mutating func index(_ header: SIPHeader) throws(SIPParseError) {
+        guard let known = header.name.known else { return }
+        let value = header.value
+        let location = known.canonicalName
+        func fail(_ d: String) -> SIPParseError { SIPParseError(.invalidHeaderValue, at: location, d) }
+        switch known {
+        case .via:
+            for item in try sipSplitList(value, location: location) { try vias.append(SIPVia(parsing: item)) }
+        case .from, .to:
+            let addr = try SIPNameAddr(parsing: value, location: location)
+            if known == .from {
+                if from == nil { from = addr } else { repeatedSingletons.insert(.from) }
+            } else {
+                if to == nil { to = addr } else { repeatedSingletons.insert(.to) }
+            }
+        case .callID:
+            // callid = word [ "@" word ]
+            guard !value.isEmpty, value.utf8.allSatisfy({ SIPLexical.isWord($0) || $0 == UInt8(ascii: "@") }),
+                  value.utf8.count(where: { $0 == UInt8(ascii: "@") }) <= 1 else { throw fail("invalid Call-ID") }
+            if callID == nil { callID = value } else { repeatedSingletons.insert(.callID) }
+        case .cseq:
+            let c = try SIPCSeq(parsing: value)
+            if cseq == nil { cseq = c } else { repeatedSingletons.insert(.cseq) }
+        case .maxForwards:
+            guard let v = sipParseUInt(value, max: 255) else { throw fail("must be 0-255") }
+            if maxForwards == nil { maxForwards = Int(v) } else { repeatedSingletons.insert(.maxForwards) }
+        case .contentLength:
+            guard let v = sipParseUInt(value, max: UInt64(UInt32.max)) else {
+                throw SIPParseError(.invalidContentLength, at: location, "not a non-negative integer")
+            }
+            if let existing = declaredContentLength, existing != Int(v) {
+                throw SIPParseError(.invalidContentLength, at: location, "conflicting values")
+            }
+            declaredContentLength = Int(v)
+        case .expires:
+            guard let v = sipParseUInt(value, max: UInt64(UInt32.max)) else { throw fail("must be 0-4294967295 seconds") }
+            if expires == nil { expires = UInt32(v) } else { repeatedSingletons.insert(.expires) }
+        case .minExpires:
+            guard sipParseUInt(value, max: UInt64(UInt32.max)) != nil else { throw fail("must be 0-4294967295 seconds") }
+        case .contact:
+            for item in try sipSplitList(value, location: location) { try contacts.append(SIPContact(parsing: item)) }
+        case .route, .recordRoute:
+            for item in try sipSplitList(value, location: location) {
+                let addr = try SIPNameAddr(parsing: item, location: location)
+                guard addr.bracketed else { throw fail("route URIs must be enclosed in <>") }
+                if known == .route { routes.append(addr) } else { recordRoutes.append(addr) }
+            }
+        case .date:
+            guard SIPDate.isValid(value) else { throw fail("not an RFC 1123 date in GMT") }
+        case .retryAfter:
+            // delta-seconds [ comment ] *( SEMI retry-param )
+            let u = value.utf8
+            let end = u.firstIndex { !SIPLexical.isDigit($0) } ?? u.endIndex
+            guard sipParseUInt(Substring(u[u.startIndex..<end]), max: UInt64(UInt32.max)) != nil else {
+                throw fail("delta-seconds missing or too large")
+            }
+        case .warning:
+            for item in try sipSplitList(value, location: location) {
+                // warn-code(3DIGIT) SP warn-agent SP warn-text
+                let u = item.utf8
+                let digits = u.prefix { SIPLexical.isDigit($0) }
+                guard digits.count == 3, u.count > 3, u[u.index(u.startIndex, offsetBy: 3)] == 0x20 else {
+                    throw fail("warn-code must be three digits")
+                }
+            }
+        case .contentType:
+            guard SIPMediaType.isValid(value) else { throw fail("not a media type") }
+        case .require, .proxyRequire, .supported, .unsupported, .allow:
+            // A list of tokens; Supported may be empty (RFC 3261 §20.37).
+            if value.isEmpty, known == .supported { return }
+            for item in try sipSplitList(value, location: location) where !item.utf8.allSatisfy(SIPLexical.isToken) {
+                throw fail("not a list of tokens")
+            }
+        default:
+            return
+        }
+    }
+}

@@ -1,0 +1,99 @@
+/// Message-level checks a SIP element makes after a request parses and before it acts on it
+/// (RFC 3261 §8.2, §16.3): the cross-field and semantic errors RFC 4475 §3.1.2.16–18 and §3.3
+/// describe. Authentication, routing and registrar rules belong to the edge.
+public struct SIPRequestValidator: Sendable {
+    /// Methods this element implements; others get 501 (RFC 3261 §8.2.1).
+    public var knownMethods: Set<String>
+    /// Option tags accepted in Require / Proxy-Require (none by default: 420 for any).
+    public var supportedExtensions: Set<String>
+    /// Body types accepted in session-carrying requests (415 otherwise).
+    public var acceptedContentTypes: Set<String>
+
+    public init(
+        knownMethods: Set<String> = ["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "UPDATE", "INFO", "MESSAGE", "NOTIFY", "SUBSCRIBE", "REFER"],
+        supportedExtensions: Set<String> = ["100rel", "timer", "replaces", "path", "outbound", "gruu"],
+        acceptedContentTypes: Set<String> = ["application/sdp", "multipart/mixed", "multipart/alternative"]
+    ) {
+        self.knownMethods = knownMethods
+        self.supportedExtensions = supportedExtensions
+        self.acceptedContentTypes = acceptedContentTypes
+    }
+
+    public struct Rejection: Sendable, Hashable, CustomStringConvertible {
+        public var status: Int
+        public var reason: String
+        /// Extra header the response must carry (e.g. `Unsupported` for 420, `Allow` for 501).
+        public var header: SIPHeader?
+
+        public var description: String { "\(status) \(reason)" }
+    }
+
+    /// nil when the request may proceed.
+    public func check(_ request: SIPMessage) -> Rejection? {
+        guard let line = request.requestLine else { return nil }
+        if !line.version.equalsLowercase("sip/2.0") {
+            return Rejection(status: 505, reason: "Version Not Supported")
+        }
+        // Without Via, From, To, Call-ID and CSeq no proper response can even be formed.
+        var missing: [String] = []
+        if request.vias.isEmpty { missing.append("Via") }
+        if request.from == nil { missing.append("From") }
+        if request.to == nil { missing.append("To") }
+        if request.callID == nil { missing.append("Call-ID") }
+        if request.cseq == nil { missing.append("CSeq") }
+        if !missing.isEmpty {
+            return Rejection(status: 400, reason: "Missing \(missing.joined(separator: ", "))")
+        }
+        if let repeated = request.repeatedSingletons.map(\.canonicalName).sorted().first {
+            return Rejection(status: 400, reason: "Multiple \(repeated) values")
+        }
+        let method = String(line.method)
+        if !knownMethods.contains(method) {
+            return Rejection(status: 501, reason: "Not Implemented",
+                             header: SIPHeader(.allow, knownMethods.sorted().joined(separator: ", ")))
+        }
+        if let cseq = request.cseq, cseq.method != line.method {
+            return Rejection(status: 400, reason: "CSeq method does not match the Request-Line")
+        }
+        guard line.uri.isSIP || line.uri.scheme == .tel else {
+            return Rejection(status: 416, reason: "Unsupported URI Scheme")
+        }
+        if request.maxForwards == 0 {
+            return Rejection(status: 483, reason: "Too Many Hops")
+        }
+        for known in [SIPHeaderName.Known.require, .proxyRequire] where method != "ACK" && method != "CANCEL" {
+            var unsupported: [String] = []
+            for value in request.headers(known) {
+                sipForEachListElement(value) { tag in
+                    if !supportedExtensions.contains(tag.lowercased()) { unsupported.append(String(tag)) }
+                }
+            }
+            if !unsupported.isEmpty {
+                return Rejection(status: 420, reason: "Bad Extension",
+                                 header: SIPHeader(.unsupported, unsupported.joined(separator: ", ")))
+            }
+        }
+        if method == "REGISTER", let to = request.to, !to.uri.isSIP {
+            return Rejection(status: 400, reason: "To must be a SIP or SIPS address of record")
+        }
+        if ["INVITE", "UPDATE", "PRACK", "ACK"].contains(method), !request.body.isEmpty, let type = request.contentType {
+            let media = type.prefix { $0 != ";" }.trimmingWSP().lowercased()
+            if !acceptedContentTypes.contains(media) {
+                return Rejection(status: 415, reason: "Unsupported Media Type",
+                                 header: SIPHeader(.accept, acceptedContentTypes.sorted().joined(separator: ", ")))
+            }
+        }
+        if method == "INVITE", let accept = request.header(.accept) {
+            var acceptsSDP = false
+            sipForEachListElement(accept) { item in
+                let media = item.prefix { $0 != ";" }.trimmingWSP().lowercased()
+                if media == "application/sdp" || media == "application/*" || media == "*/*" { acceptsSDP = true }
+            }
+            if !acceptsSDP {
+                return Rejection(status: 406, reason: "Not Acceptable",
+                                 header: SIPHeader(.warning, "399 trunkgate \"Only application/sdp answers are possible\""))
+            }
+        }
+        return nil
+    }
+}
