@@ -44,9 +44,27 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "SIPTransaction",
+            dependencies: ["SIPMessage"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TrunkgateModel",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TrunkgateAPI",
+            dependencies: [
+                "TrunkgateModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -73,6 +91,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SIPTransactionTests",
+            dependencies: ["SIPTransaction", "SIPMessage"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,126 @@
+public import SIPMessage
+import Synchronization
+
+/// Starts timers for the transaction table. Production uses the event loop; tests use a
+/// manual clock that fires timers when told.
+public protocol TransactionTimerScheduler: Sendable {
+    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void)
+}
+
+/// All live server transactions of one edge node: absorbs retransmissions, retransmits final
+/// INVITE responses over UDP, and forgets transactions when their timers say so.
+///
+/// Bounded: at most `capacity` live transactions; past it, new requests are refused
+/// (`.overloaded`) so the caller can answer 503 statelessly. Sharded so that the cores do not
+/// contend on one lock.
+public final class ServerTransactionTable: Sendable {
+    public enum Disposition: Sendable, Hashable {
+        /// A new request: hand it to the transaction user, then call ``respond(_:status:bytes:send:)``.
+        case new
+        /// A retransmission: these bytes (the last response), if any, should be sent again.
+        case retransmission(resend: [UInt8]?)
+        /// An ACK that belongs to a non-2xx final response of ours: nothing more to do.
+        case ackAbsorbed
+        /// An ACK that matched no transaction (an ACK for a 2xx: the dialog layer's).
+        case strayACK
+        /// Too many live transactions.
+        case overloaded
+    }
+
+    private struct Shard {
+        var live: [ServerTransactionKey: ServerTransaction] = [:]
+        /// The destination for retransmissions from timers.
+        var senders: [ServerTransactionKey: @Sendable ([UInt8]) -> Void] = [:]
+    }
+
+    private final class LockedShard: Sendable {
+        let lock = Mutex(Shard())
+    }
+
+    private let shards: [LockedShard]
+    private let capacityPerShard: Int
+    private let scheduler: any TransactionTimerScheduler
+    private let timers: TransactionTimers
+    private let liveCount = Atomic<Int>(0)
+
+    public init(capacity: Int = 200_000, shardCount: Int = 16, timers: TransactionTimers = .default, scheduler: any TransactionTimerScheduler) {
+        self.shards = (0..<shardCount).map { _ in LockedShard() }
+        self.capacityPerShard = max(1, capacity / shardCount)
+        self.scheduler = scheduler
+        self.timers = timers
+    }
+
+    /// Live transactions (for metrics and tests).
+    public var count: Int { liveCount.load(ordering: .relaxed) }
+
+    private func shard(_ key: ServerTransactionKey) -> Int {
+        var h = Hasher()
+        h.combine(key)
+        return Int(UInt(bitPattern: h.finalize()) % UInt(shards.count))
+    }
+
+    /// Classifies an incoming request. A `.new` request has a transaction from now on.
+    public func receive(_ request: SIPMessage, key: ServerTransactionKey, reliable: Bool) -> Disposition {
+        let isACK = request.method == "ACK"
+        let kind: ServerTransaction.Kind = request.method == "INVITE" ? .invite : .nonInvite
+        let (disposition, actions) = shards[shard(key)].lock.withLock { shard -> (Disposition, ServerTransaction.Actions) in
+            if var tx = shard.live[key] {
+                let actions = tx.handle(isACK ? .ack : .requestRetransmission)
+                shard.live[key] = tx
+                return (isACK ? .ackAbsorbed : .retransmission(resend: actions.send), actions)
+            }
+            if isACK { return (.strayACK, .none) }
+            guard shard.live.count < capacityPerShard else { return (.overloaded, .none) }
+            shard.live[key] = ServerTransaction(kind: kind, reliable: reliable, timers: timers)
+            return (.new, .none)
+        }
+        if disposition == .new { liveCount.add(1, ordering: .relaxed) }
+        // The caller resends a retransmission's answer itself (it holds the reply path).
+        apply(actions, key: key, sending: false)
+        return disposition
+    }
+
+    /// The transaction user answers: records the response, sends it through `send`, and
+    /// arranges retransmissions and expiry.
+    public func respond(_ key: ServerTransactionKey, status: Int, bytes: [UInt8], send: @escaping @Sendable ([UInt8]) -> Void) {
+        let actions = shards[shard(key)].lock.withLock { shard -> ServerTransaction.Actions? in
+            guard var tx = shard.live[key] else { return nil }
+            let actions = tx.handle(.respond(status: status, bytes: bytes))
+            shard.live[key] = tx
+            shard.senders[key] = send
+            return actions
+        }
+        guard let actions else {
+            send(bytes)  // no transaction (e.g. already timed out): still answer
+            return
+        }
+        apply(actions, key: key)
+    }
+
+    private func fire(_ timer: ServerTransactionTimer, key: ServerTransactionKey) {
+        let actions = shards[shard(key)].lock.withLock { shard -> ServerTransaction.Actions? in
+            guard var tx = shard.live[key] else { return nil }
+            let actions = tx.handle(.timerFired(timer))
+            shard.live[key] = tx
+            return actions
+        }
+        if let actions { apply(actions, key: key) }
+    }
+
+    private func apply(_ actions: ServerTransaction.Actions, key: ServerTransactionKey, sending: Bool = true) {
+        if sending, let bytes = actions.send {
+            let sender = shards[shard(key)].lock.withLock { $0.senders[key] }
+            sender?(bytes)
+        }
+        for (timer, delay) in actions.start {
+            scheduler.schedule(after: delay) { [weak self] in self?.fire(timer, key: key) }
+        }
+        if actions.terminated {
+            let removed = shards[shard(key)].lock.withLock { shard -> Bool in
+                shard.senders.removeValue(forKey: key)
+                return shard.live.removeValue(forKey: key) != nil
+            }
+            if removed { liveCount.subtract(1, ordering: .relaxed) }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Synchronization
+import Testing
+@testable import SIPMessage
+@testable import SIPTransaction
+
+@Suite struct ServerTransactionTests {
+    let final486 = Array("SIP/2.0 486 Busy Here\r\n\r\n".utf8)
+    let ok200 = Array("SIP/2.0 200 OK\r\n\r\n".utf8)
+
+    @Test func nonInviteOverUDPAbsorbsRetransmissionsUntilTimerJ() {
+        var tx = ServerTransaction(kind: .nonInvite, reliable: false)
+        #expect(tx.handle(.requestRetransmission) == ServerTransaction.Actions(absorbed: true))
+        let sent = tx.handle(.respond(status: 200, bytes: ok200))
+        #expect(sent.send == ok200)
+        #expect(sent.start == [.j: .seconds(32)])
+        #expect(tx.state == .completed)
+        #expect(tx.handle(.requestRetransmission).send == ok200)
+        #expect(tx.handle(.respond(status: 500, bytes: final486)) == .none)
+        #expect(tx.handle(.timerFired(.j)).terminated)
+        #expect(tx.state == .terminated)
+        #expect(tx.handle(.requestRetransmission) == .none)
+    }
+
+    @Test func nonInviteOverTCPEndsAtOnce() {
+        var tx = ServerTransaction(kind: .nonInvite, reliable: true)
+        let a = tx.handle(.respond(status: 401, bytes: final486))
+        #expect(a.terminated && a.start.isEmpty && a.send == final486)
+    }
+
+    @Test func inviteErrorResponseRetransmitsWithBackoffUntilACK() {
+        var tx = ServerTransaction(kind: .invite, reliable: false)
+        #expect(tx.state == .proceeding)
+        #expect(tx.handle(.respond(status: 100, bytes: [1])).send == [1])
+        #expect(tx.handle(.requestRetransmission).send == [1])  // resend the 100
+        let a = tx.handle(.respond(status: 407, bytes: final486))
+        #expect(a.start == [.g: .milliseconds(500), .h: .seconds(32)])
+        var intervals: [Duration] = []
+        for _ in 0..<5 {
+            let g = tx.handle(.timerFired(.g))
+            #expect(g.send == final486)
+            intervals.append(g.start[.g]!)
+        }
+        #expect(intervals == [.seconds(1), .seconds(2), .seconds(4), .seconds(4), .seconds(4)])
+        let ack = tx.handle(.ack)
+        #expect(tx.state == .confirmed && ack.start == [.i: .seconds(5)])
+        #expect(tx.handle(.timerFired(.g)) == .none)  // stale timer G after ACK
+        #expect(tx.handle(.ack).absorbed)
+        #expect(tx.handle(.timerFired(.i)).terminated)
+    }
+
+    @Test func inviteWithoutACKTimesOutWithTimerH() {
+        var tx = ServerTransaction(kind: .invite, reliable: false)
+        _ = tx.handle(.respond(status: 407, bytes: final486))
+        #expect(tx.handle(.timerFired(.h)).terminated)
+    }
+
+    @Test func invite2xxEndsTransaction() {
+        var tx = ServerTransaction(kind: .invite, reliable: false)
+        let a = tx.handle(.respond(status: 200, bytes: ok200))
+        #expect(a.terminated && a.send == ok200)
+    }
+}
+
+/// Timers that fire only when the test says so.
+final class ManualScheduler: TransactionTimerScheduler {
+    private let pending = Mutex<[(Duration, @Sendable () -> Void)]>([])
+
+    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) {
+        pending.withLock { $0.append((delay, body)) }
+    }
+
+    /// Fires every timer due within `elapsed` (timers scheduled while firing wait for the next call).
+    func advance(by elapsed: Duration) {
+        let due = pending.withLock { list -> [@Sendable () -> Void] in
+            let fire = list.filter { $0.0 <= elapsed }.map(\.1)
+            list = list.filter { $0.0 > elapsed }.map { ($0.0 - elapsed, $0.1) }
+            return fire
+        }
+        for f in due { f() }
+    }
+
+    var count: Int { pending.withLock { $0.count } }
+}
+
+@Suite struct ServerTransactionTableTests {
+    static func request(_ method: String, branch: String = "z9hG4bK-abc") throws -> SIPMessage {
+        try SIPMessage.build(startLine: "\(method) sip:trunk.example.com SIP/2.0", headers: [
+            ("Via", "SIP/2.0/UDP 192.0.2.1:5060;branch=\(branch)"), ("From", "<sip:a@example.com>;tag=1"),
+            ("To", "<sip:trunk.example.com>"), ("Call-ID", "c1"), ("CSeq", "1 \(method == "ACK" ? "INVITE" : method)"),
+        ])
+    }
+
+    @Test func absorbsAndRetransmitsThroughTheTable() throws {
+        let scheduler = ManualScheduler()
+        let table = ServerTransactionTable(scheduler: scheduler)
+        let invite = try Self.request("INVITE")
+        let key = try #require(ServerTransactionKey(invite))
+        #expect(table.receive(invite, key: key, reliable: false) == .new)
+        #expect(table.count == 1)
+        #expect(table.receive(invite, key: key, reliable: false) == .retransmission(resend: nil))
+        let sent = Mutex<[[UInt8]]>([])
+        table.respond(key, status: 407, bytes: [4, 0, 7]) { bytes in sent.withLock { $0.append(bytes) } }
+        #expect(sent.withLock { $0.count } == 1)
+        #expect(table.receive(invite, key: key, reliable: false) == .retransmission(resend: [4, 0, 7]))
+        scheduler.advance(by: .milliseconds(500))  // Timer G
+        #expect(sent.withLock { $0.count } == 2)
+        // The ACK matches the INVITE transaction (same branch) and stops retransmissions.
+        let ack = try Self.request("ACK")
+        #expect(ServerTransactionKey(ack) == key)
+        #expect(table.receive(ack, key: key, reliable: false) == .ackAbsorbed)
+        scheduler.advance(by: .seconds(5))  // Timer I (and a stale G)
+        #expect(sent.withLock { $0.count } == 2)
+        #expect(table.count == 0)
+    }
+
+    @Test func boundedCapacity() throws {
+        let table = ServerTransactionTable(capacity: 16, shardCount: 1, scheduler: ManualScheduler())
+        for i in 0..<16 {
+            let r = try Self.request("OPTIONS", branch: "z9hG4bK-\(i)")
+            #expect(table.receive(r, key: ServerTransactionKey(r)!, reliable: false) == .new)
+        }
+        let extra = try Self.request("OPTIONS", branch: "z9hG4bK-extra")
+        #expect(table.receive(extra, key: ServerTransactionKey(extra)!, reliable: false) == .overloaded)
+    }
+
+    @Test func rfc2543FallbackKey() throws {
+        let a = try SIPMessage.build(startLine: "INVITE sip:u@h SIP/2.0", headers: [
+            ("Via", "SIP/2.0/UDP 192.0.2.1"), ("From", "<sip:a@h>;tag=9"), ("To", "<sip:u@h>"), ("Call-ID", "x"), ("CSeq", "5 INVITE"),
+        ])
+        let ack = try SIPMessage.build(startLine: "ACK sip:u@h SIP/2.0", headers: [
+            ("Via", "SIP/2.0/UDP 192.0.2.1"), ("From", "<sip:a@h>;tag=9"), ("To", "<sip:u@h>;tag=ours"), ("Call-ID", "x"), ("CSeq", "5 ACK"),
+        ])
+        #expect(ServerTransactionKey(a) == ServerTransactionKey(ack))
+        let other = try SIPMessage.build(startLine: "INVITE sip:u@h SIP/2.0", headers: [
+            ("Via", "SIP/2.0/UDP 192.0.2.1"), ("From", "<sip:a@h>;tag=9"), ("To", "<sip:u@h>"), ("Call-ID", "x"), ("CSeq", "6 INVITE"),
+        ])
+        #expect(ServerTransactionKey(a) != ServerTransactionKey(other))
+    }
+}
