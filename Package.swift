@@ -79,6 +79,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "TrunkgateEdge",
+            dependencies: [
+                "SIPMessage", "SIPDigest", "SIPTransaction", "SIPTransport", "TrunkgateModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "trunkgate",
             dependencies: [

@@ -1,0 +1,125 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+public import TrunkgateModel
+
+/// Everything the edge does off the SIP path, as one `Service`:
+/// - keeps the configuration snapshot current: applies each committed change (one trunk
+///   reloaded per change; an account-wide change reloads that account's trunks), woken by the
+///   store's notifications and by a 1 s poll as a safety net;
+/// - applies cluster-wide lockouts from the store and writes the ones decided here;
+/// - writes auth events, credential use and registrar bindings in batches.
+public struct EdgeBackgroundService: Service {
+    public let store: any TrunkgateStore
+    public let handler: EdgeRequestHandler
+    public let logger: Logger
+    public var flushInterval: Duration = .milliseconds(250)
+    public var pollInterval: Duration = .seconds(1)
+
+    public init(store: any TrunkgateStore, handler: EdgeRequestHandler, logger: Logger) {
+        self.store = store
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// Loads the whole configuration, the active lockouts and the stored bindings (at start,
+    /// before the listeners open).
+    public static func loadInitialState(store: any TrunkgateStore, handler: EdgeRequestHandler) async throws {
+        let now = Date()
+        handler.configuration.replace(try await store.loadEdgeConfiguration())
+        let locks = try await store.activeLockouts(now: now)
+        handler.authorizer.lockouts.synchronize(active: Dictionary(locks.map { ($0.ip, $0.until) }, uniquingKeysWith: max), now: now)
+        handler.registrar.load(try await store.activeRegistrations(now: now), now: now)
+    }
+
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.syncLoop() }
+            group.addTask { await self.notificationLoop() }
+            group.addTask { await self.flushLoop() }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        await flush()  // what was queued before shutdown still reaches the store
+    }
+
+    private func notificationLoop() async {
+        for await _ in store.configChangeNotifications() {
+            if Task.isCancelled { return }
+            await syncOnce()
+        }
+    }
+
+    private func syncLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: pollInterval)
+            await syncOnce()
+            await syncLockouts()
+        }
+    }
+
+    private func flushLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: flushInterval)
+            await flush()
+        }
+    }
+
+    /// Applies committed changes after the snapshot's version.
+    public func syncOnce() async {
+        do {
+            let version = handler.configuration.current.version
+            let changes = try await store.configChanges(after: version, limit: 1000)
+            guard let last = changes.last else { return }
+            if changes.count >= 1000 {
+                handler.configuration.replace(try await store.loadEdgeConfiguration())
+                return
+            }
+            var trunks = Set<String>()
+            var accounts = Set<String>()
+            var lockoutsChanged = false
+            for c in changes {
+                if c.kind == "lockout" { lockoutsChanged = true; continue }
+                if let t = c.trunkSid { trunks.insert(t) } else if let a = c.accountSid { accounts.insert(a) }
+            }
+            if !accounts.isEmpty {
+                for (sid, t) in handler.configuration.current.trunksBySid where accounts.contains(t.trunk.accountSid) { trunks.insert(sid) }
+                // New trunks of those accounts appear through their own `trunk` change.
+            }
+            var loaded: [(String, TrunkConfiguration?)] = []
+            for sid in trunks { loaded.append((sid, try await store.loadTrunkConfiguration(sid: sid))) }
+            handler.configuration.update { config in
+                for (sid, t) in loaded { config.apply(trunkSid: sid, t, version: last.version) }
+                config.setVersion(last.version)
+            }
+            if lockoutsChanged { await syncLockouts() }
+        } catch {
+            logger.warning("configuration sync failed; retrying", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func syncLockouts() async {
+        let now = Date()
+        guard let locks = try? await store.activeLockouts(now: now) else { return }
+        handler.authorizer.lockouts.synchronize(active: Dictionary(locks.map { ($0.ip, $0.until) }, uniquingKeysWith: max), now: now)
+    }
+
+    /// Drains every queue into the store.
+    public func flush() async {
+        do {
+            let events = handler.authEvents.drain()
+            if !events.isEmpty { try await store.appendAuthEvents(events) }
+            for lockout in handler.lockoutWrites.drain() { try await store.upsertLockout(lockout) }
+            let uses = handler.credentialUses.drain()
+            if !uses.isEmpty { try await store.recordCredentialUse(uses) }
+            for write in handler.registrar.pendingWrites.drain() {
+                switch write {
+                case .upsert(let b): try await store.upsertRegistration(b)
+                case .delete(let trunk, let aor, let contact): try await store.deleteRegistrations(trunk: trunk, aor: aor, contact: contact)
+                }
+            }
+        } catch {
+            logger.warning("edge flush failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

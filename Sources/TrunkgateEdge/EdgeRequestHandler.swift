@@ -1,0 +1,192 @@
+public import Foundation
+public import Logging
+import SIPDigest
+public import SIPMessage
+public import SIPTransaction
+public import SIPTransport
+public import TrunkgateModel
+public import Synchronization
+
+/// The SIP edge's request pipeline (SPEC §3), called by the transport for every message:
+/// message checks → server transaction (retransmissions) → lockout → trunk by Request-URI →
+/// `auth_type` and digest → registrar / OPTIONS / the methods not served yet.
+///
+/// Runs on the transport's event loops and never waits: the configuration is an in-memory
+/// snapshot, and everything destined for the store (auth events, lockouts, bindings,
+/// credential use) goes through bounded queues that ``EdgeBackgroundService`` drains.
+public final class EdgeRequestHandler: SIPMessageHandler {
+    public struct Options: Sendable {
+        public var serverHeader = "trunkgate"
+        /// Methods the edge answers itself or will route (used for `Allow`).
+        public var allowedMethods = ["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER"]
+        public init() {}
+    }
+
+    public let configuration: EdgeConfigurationCell
+    public let authorizer: EdgeAuthorizer
+    public let registrar: Registrar
+    public let transactions: ServerTransactionTable
+    public let authEvents: BatchQueue<AuthEvent>
+    public let lockoutWrites: BatchQueue<Lockout>
+    public let credentialUses: CredentialUseRecorder
+    public let options: Options
+    private let validator = SIPRequestValidator()
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    public let counters = EdgeCounters()
+
+    public init(
+        configuration: EdgeConfigurationCell, authorizer: EdgeAuthorizer, registrar: Registrar,
+        transactions: ServerTransactionTable, authEvents: BatchQueue<AuthEvent> = BatchQueue(capacity: 100_000),
+        lockoutWrites: BatchQueue<Lockout> = BatchQueue(capacity: 10_000),
+        credentialUses: CredentialUseRecorder = CredentialUseRecorder(),
+        options: Options = Options(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.authorizer = authorizer
+        self.registrar = registrar
+        self.transactions = transactions
+        self.authEvents = authEvents
+        self.lockoutWrites = lockoutWrites
+        self.credentialUses = credentialUses
+        self.options = options
+        self.logger = logger
+        self.now = now
+    }
+
+    public func handleUnparseable(_ bytes: [UInt8], error: SIPParseError, context: SIPRequestContext) {
+        counters.parseErrors.add(1, ordering: .relaxed)
+        if let response = SIPBadRequest.response(to: bytes, error: error) { context.send(bytes: response) }
+    }
+
+    public func handle(_ message: SIPMessage, context: SIPRequestContext) {
+        guard let method = message.method else {
+            return  // responses: no client transactions on this edge yet
+        }
+        counters.requests.add(1, ordering: .relaxed)
+        // Message-level refusals are answered statelessly.
+        if let rejection = validator.check(message), method != "ACK" {
+            var extra: [SIPHeader] = []
+            if let header = rejection.header { extra.append(header) }
+            context.send(response(to: message, status: rejection.status, reason: rejection.reason, headers: extra))
+            return
+        }
+        guard let key = ServerTransactionKey(message) else { return }
+        let reliable = context.transport.isStream
+        switch transactions.receive(message, key: key, reliable: reliable) {
+        case .new:
+            break
+        case .retransmission(let resend):
+            counters.retransmissionsAbsorbed.add(1, ordering: .relaxed)
+            if let resend { context.send(bytes: resend) }
+            return
+        case .ackAbsorbed, .strayACK:
+            return
+        case .overloaded:
+            context.send(response(to: message, status: 503, reason: "Service Unavailable", headers: [SIPHeader(.retryAfter, "5")]))
+            return
+        }
+
+        let source = RequestSource(ip: context.source.ipAddress ?? "?", port: context.source.port ?? 0, transport: context.transport.rawValue)
+        let time = now()
+        let outcome = authorizer.authorize(message, source: source, configuration: configuration.current, now: time)
+        if !authEvents.offer(outcome.event) { counters.eventsDropped.add(1, ordering: .relaxed) }
+        if let lockout = outcome.lockout {
+            lockoutWrites.offer(lockout)
+            counters.lockouts.add(1, ordering: .relaxed)
+            logger.warning("source locked out", metadata: ["ip": "\(lockout.ip)", "trunk": "\(outcome.event.trunkSid ?? "-")"])
+        }
+        func reply(_ status: Int, _ reason: String? = nil, _ headers: [SIPHeader] = []) {
+            let bytes = response(to: message, status: status, reason: reason, headers: headers).serialized()
+            transactions.respond(key, status: status, bytes: bytes) { context.send(bytes: $0) }
+        }
+
+        switch outcome.decision {
+        case .reject(let status, let reason):
+            reply(status, reason)
+        case .challenge(let challenge):
+            let name = SIPHeaderName(challenge.kind.challengeHeaderName)
+            reply(challenge.kind.statusCode, nil, challenge.headerValues.map { SIPHeader(name: name, value: Substring($0)) })
+        case .allow(let trunk, let credential, _):
+            if let credential { credentialUses.record(credentialSid: credential.sid, at: time, ip: source.ip) }
+            switch method {
+            case "REGISTER":
+                switch registrar.register(message, trunk: trunk.trunk, credential: credential, source: source, now: time) {
+                case .ok(let contacts):
+                    reply(200, "OK", contacts.map { SIPHeader(.contact, $0) } + [SIPHeader(.date, Self.httpDate(time))])
+                case .intervalTooBrief(let min):
+                    reply(423, "Interval Too Brief", [SIPHeader(.minExpires, String(min))])
+                case .badRequest(let why):
+                    reply(400, why)
+                }
+            case "OPTIONS":
+                reply(200, "OK", [SIPHeader(.allow, options.allowedMethods.joined(separator: ", ")), SIPHeader(.accept, "application/sdp")])
+            case "ACK":
+                return
+            case "CANCEL":
+                reply(481, "Call/Transaction Does Not Exist")
+            default:
+                // Calls are routed by the B2BUA (not part of this edge build yet): say so plainly.
+                reply(501, "Not Implemented", [SIPHeader(.allow, "OPTIONS, REGISTER")])
+            }
+        }
+    }
+
+    func response(to request: SIPMessage, status: Int, reason: String?, headers: [SIPHeader]) -> SIPMessage {
+        var r = request.makeResponse(status: status, reason: reason)
+        for h in headers { try? r.append(h) }
+        try? r.append(SIPHeader(.server, options.serverHeader))
+        return r
+    }
+
+    /// RFC 1123 date in GMT (RFC 3261 §20.17), computed without a formatter object.
+    static func httpDate(_ date: Date) -> String {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secs = seconds - days * 86_400
+        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let weekday = weekdays[((days % 7) + 7) % 7]
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(weekday), \(two(day)) \(months[month - 1]) \(year) \(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60)) GMT"
+    }
+}
+
+/// Counters the metrics endpoint reports.
+public final class EdgeCounters: Sendable {
+    public let requests = Atomic<Int>(0)
+    public let parseErrors = Atomic<Int>(0)
+    public let retransmissionsAbsorbed = Atomic<Int>(0)
+    public let lockouts = Atomic<Int>(0)
+    public let eventsDropped = Atomic<Int>(0)
+    public init() {}
+}
+
+/// Coalesces credential use (`last_used_at`, `last_used_ip`) so that a busy credential costs
+/// one store write per flush, not one per request.
+public final class CredentialUseRecorder: Sendable {
+    private let latest = Mutex<[String: CredentialUse]>([:])
+    public init() {}
+
+    public func record(credentialSid: String, at: Date, ip: String) {
+        latest.withLock { $0[credentialSid] = CredentialUse(credentialSid: credentialSid, at: at, ip: ip) }
+    }
+
+    public func drain() -> [CredentialUse] {
+        latest.withLock { table in
+            let out = Array(table.values)
+            table.removeAll(keepingCapacity: true)
+            return out
+        }
+    }
+}
