@@ -56,19 +56,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
-            name: "TrunkgateAPI",
-            dependencies: [
-                "TrunkgateModel",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: strict
-        ),
-        .target(
             name: "SIPTransport",
             dependencies: [
                 "SIPMessage",
@@ -108,6 +95,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TrunkgateEdgeTests",
+            dependencies: ["TrunkgateEdge", "TrunkgateModel", "SIPDigest", "SIPMessage", "SIPTransaction"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "TrunkgateModelTests",
             dependencies: ["TrunkgateModel"],
             swiftSettings: strict
@@ -115,6 +107,7 @@ let package = Package(
         .testTarget(
             name: "SIPMessageTests",
             dependencies: ["SIPMessage"],
+            exclude: ["FuzzRegressions"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -227,10 +227,12 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             if parameters.contains(name) != other.parameters.contains(name) { return false }
         }
         var equal = true
-        parameters.forEach { name, value in
-            guard other.parameters.contains(String(name)) else { return true }
-            let otherValue = other.parameters.value(String(name))
-            if !Self.componentEqual(value, otherValue, caseInsensitive: true) { equal = false; return false }
+        // A repeated parameter name counts by its first occurrence (as `value(_:)` reads it),
+        // so the comparison stays reflexive and symmetric.
+        parameters.forEach { name, _ in
+            let key = String(name)
+            guard other.parameters.contains(key) else { return true }
+            if !Self.componentEqual(parameters.value(key), other.parameters.value(key), caseInsensitive: true) { equal = false; return false }
             return true
         }
         guard equal else { return false }
@@ -277,8 +279,9 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     private static func paramsEqualAll(_ a: SIPParameters, _ b: SIPParameters) -> Bool {
         let x = a.all, y = b.all
         guard x.count == y.count else { return false }
-        for (name, value) in x {
-            guard b.contains(String(name)), componentEqual(value, b.value(String(name)), caseInsensitive: true) else { return false }
+        for (name, _) in x {
+            let key = String(name)
+            guard b.contains(key), componentEqual(a.value(key), b.value(key), caseInsensitive: true) else { return false }
         }
         return true
     }

@@ -1,0 +1,139 @@
+import Logging
+import NIOCore
+import SIPMessage
+
+/// Receives UDP datagrams: one datagram is one message (RFC 3261 §18.3); parses it and hands it
+/// to the ``SIPMessageHandler``.
+final class SIPDatagramHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    private let handler: any SIPMessageHandler
+    private let logger: Logger
+    private var localAddress: SocketAddress?
+
+    init(handler: any SIPMessageHandler, logger: Logger) {
+        self.handler = handler
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        localAddress = context.channel.localAddress
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = Self.unwrapInboundIn(data)
+        let bytes = Array(envelope.data.readableBytesView)
+        // NAT keepalives (CRLF, CRLF CRLF, NUL bytes) carry no message and get no answer.
+        if bytes.allSatisfy({ $0 == 13 || $0 == 10 || $0 == 0 || $0 == 32 }) { return }
+
+        var local = localAddress
+        if let destination = envelope.metadata?.packetInfo?.destinationAddress {
+            local = destination
+            local?.port = localAddress?.port
+        }
+        do {
+            var message = try SIPMessage.parse(bytes, framing: .datagram)
+            let requestContext = SIPRequestContext.inbound(
+                &message, transport: .udp, source: envelope.remoteAddress, local: local, channel: context.channel)
+            handler.handle(message, context: requestContext)
+        } catch {
+            logger.debug(
+                "unparseable datagram",
+                metadata: ["source": "\(envelope.remoteAddress)", "error": "\(error)", "bytes": "\(bytes.count)"])
+            let requestContext = SIPRequestContext(
+                transport: .udp, source: envelope.remoteAddress, local: local,
+                responseDestination: envelope.remoteAddress, channel: context.channel)
+            handler.handleUnparseable(bytes, error: error, context: requestContext)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A UDP socket error (e.g. ICMP feedback) concerns one datagram, not the listener.
+        logger.debug("UDP error", metadata: ["error": "\(error)"])
+    }
+}
+
+/// Receives framed messages of one TCP connection (after ``SIPStreamFrameDecoder``): parses
+/// them, answers keepalive pings, sends `400` and closes on a framing error, and closes the
+/// connection when ``IdleStateHandler`` reports it idle.
+final class SIPStreamHandler: ChannelInboundHandler {
+    typealias InboundIn = SIPStreamFrame
+    typealias OutboundOut = ByteBuffer
+
+    private let transport: SIPTransportProtocol
+    private let handler: any SIPMessageHandler
+    private let logger: Logger
+    private var remoteAddress: SocketAddress?
+    private var localAddress: SocketAddress?
+
+    init(transport: SIPTransportProtocol, handler: any SIPMessageHandler, logger: Logger) {
+        self.transport = transport
+        self.handler = handler
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        remoteAddress = context.channel.remoteAddress
+        localAddress = context.channel.localAddress
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let remote = remoteAddress else { return }
+        switch Self.unwrapInboundIn(data) {
+        case .message(let buffer):
+            let bytes = Array(buffer.readableBytesView)
+            do {
+                var message = try SIPMessage.parse(bytes, framing: .stream)
+                let requestContext = SIPRequestContext.inbound(
+                    &message, transport: transport, source: remote, local: localAddress, channel: context.channel)
+                handler.handle(message, context: requestContext)
+            } catch {
+                // Framing is intact, so the connection stays usable after the 400.
+                logger.debug("unparseable message", metadata: ["source": "\(remote)", "error": "\(error)"])
+                handler.handleUnparseable(bytes, error: error, context: makeContext(context, remote))
+            }
+
+        case .keepalivePing:
+            // RFC 5626 §4.4.1: answer a CRLF CRLF ping with a single CRLF pong.
+            var pong = context.channel.allocator.buffer(capacity: 2)
+            pong.writeStaticString("\r\n")
+            context.writeAndFlush(Self.wrapOutboundOut(pong), promise: nil)
+
+        case .framingError(let error, let head):
+            logger.debug("closing connection: framing error", metadata: ["source": "\(remote)", "error": "\(error)"])
+            handler.handleUnparseable(Array(head.readableBytesView), error: error, context: makeContext(context, remote))
+            closeAfterPendingWrites(context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            logger.debug("closing idle connection", metadata: ["source": "\(remoteAddress.map { "\($0)" } ?? "?")"])
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("closing connection", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func makeContext(_ context: ChannelHandlerContext, _ remote: SocketAddress) -> SIPRequestContext {
+        SIPRequestContext(
+            transport: transport, source: remote, local: localAddress, responseDestination: remote,
+            channel: context.channel)
+    }
+
+    /// Writes complete in order: once an empty write that follows the response has completed,
+    /// the response has been handed to the kernel and the connection can be closed.
+    private func closeAfterPendingWrites(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,248 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Settings of the SIP listeners.
+public struct SIPTransportConfiguration: Sendable {
+    public var addresses: [SIPListenAddress]
+    /// Largest message accepted on any transport (SPEC §3: 64 KiB).
+    public var maxMessageSize: Int = SIPStreamFrameDecoder.defaultMaxMessageSize
+    /// SO_RCVBUF of every UDP socket; the kernel caps it at `net.core.rmem_max`.
+    public var udpReceiveBufferSize: Int = 4 * 1024 * 1024
+    /// A TCP connection with no traffic in either direction for this long is closed.
+    public var tcpIdleTimeout: TimeAmount = .minutes(10)
+    /// UDP sockets per UDP listener, all bound to the same address with SO_REUSEPORT so the
+    /// kernel spreads datagrams over them; nil means one per event loop (one per core).
+    public var udpSocketsPerListener: Int?
+
+    public init(addresses: [SIPListenAddress]) {
+        self.addresses = addresses
+    }
+}
+
+/// Why the listeners could not start.
+public enum SIPTransportError: Error, Sendable, CustomStringConvertible {
+    case tlsNotSupported(SIPListenAddress)
+    case noAddresses
+    case bindFailed(SIPListenAddress, underlying: String)
+
+    public var description: String {
+        switch self {
+        case .tlsNotSupported(let address):
+            "\(address): TLS listener needs --tls-cert/--tls-key (not yet supported)"
+        case .noAddresses:
+            "no SIP listening address given"
+        case .bindFailed(let address, let underlying):
+            "cannot listen on \(address): \(underlying)"
+        }
+    }
+}
+
+/// A bound listener: what was asked for and the address the socket actually has.
+public struct SIPBoundListener: Sendable, CustomStringConvertible {
+    public let configured: SIPListenAddress
+    /// The socket's address; its port is the real one when `configured.port` was 0.
+    public let localAddress: SocketAddress
+    /// Sockets serving this address (several for UDP with SO_REUSEPORT, one for TCP).
+    public let sockets: Int
+
+    public var description: String {
+        let host = localAddress.ipAddress ?? configured.host
+        let port = localAddress.port ?? configured.port
+        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return sockets > 1 ? "\(configured.transport):\(address) (x\(sockets))" : "\(configured.transport):\(address)"
+    }
+}
+
+/// The SIP listeners of one edge: UDP and TCP sockets bound as configured, feeding every
+/// received message to one ``SIPMessageHandler``.
+///
+/// Pipelines, one handler per concern:
+/// - UDP: ``SIPDatagramHandler`` (parse, dispatch).
+/// - TCP: `IdleStateHandler` (idle timeout) → ``SIPStreamFrameDecoder`` (framing, keepalive,
+///   limits) → ``SIPStreamHandler`` (parse, dispatch, pong, 400 and close on framing errors).
+public final class SIPListeners: Sendable {
+    public let listeners: [SIPBoundListener]
+    private let channels: [any Channel]
+    private let connections: SIPConnectionRegistry
+
+    private init(listeners: [SIPBoundListener], channels: [any Channel], connections: SIPConnectionRegistry) {
+        self.listeners = listeners
+        self.channels = channels
+        self.connections = connections
+    }
+
+    /// Binds every configured address. If any fails, the ones already bound are closed again.
+    public static func bind(
+        configuration: SIPTransportConfiguration,
+        handler: any SIPMessageHandler,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) async throws -> SIPListeners {
+        guard !configuration.addresses.isEmpty else { throw SIPTransportError.noAddresses }
+        if let tls = configuration.addresses.first(where: { $0.transport == .tls }) {
+            throw SIPTransportError.tlsNotSupported(tls)
+        }
+        let connections = SIPConnectionRegistry()
+        var channels: [any Channel] = []
+        var listeners: [SIPBoundListener] = []
+        do {
+            for address in configuration.addresses {
+                let bound: [any Channel]
+                switch address.transport {
+                case .udp:
+                    bound = try await bindUDP(address, configuration, handler, group, logger)
+                case .tcp:
+                    bound = [try await bindTCP(address, configuration, handler, group, logger, connections)]
+                case .tls:
+                    throw SIPTransportError.tlsNotSupported(address)
+                }
+                channels += bound
+                listeners.append(
+                    SIPBoundListener(configured: address, localAddress: bound[0].localAddress!, sockets: bound.count))
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        return SIPListeners(listeners: listeners, channels: channels, connections: connections)
+    }
+
+    /// Stops listening, then closes the open TCP connections.
+    public func close() async {
+        for channel in channels {
+            try? await channel.close()
+        }
+        await connections.closeAll()
+    }
+
+    /// Open TCP connections (for tests and metrics).
+    public var openConnections: Int { connections.count }
+
+    private static func socketAddress(_ address: SIPListenAddress, port: Int? = nil) throws -> SocketAddress {
+        do {
+            return try SocketAddress(ipAddress: address.host, port: port ?? address.port)
+        } catch {
+            throw SIPTransportError.bindFailed(address, underlying: "not an IP address")
+        }
+    }
+
+    private static func bindUDP(
+        _ address: SIPListenAddress,
+        _ configuration: SIPTransportConfiguration,
+        _ handler: any SIPMessageHandler,
+        _ group: any EventLoopGroup,
+        _ logger: Logger
+    ) async throws -> [any Channel] {
+        let loops = Array(group.makeIterator())
+        let count = max(1, configuration.udpSocketsPerListener ?? loops.count)
+        var socket = try socketAddress(address)
+        var channels: [any Channel] = []
+        do {
+            for index in 0..<count {
+                var bootstrap = DatagramBootstrap(group: loops[index % loops.count])
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelOption(.reusePort, value: 1)
+                    .channelOption(.socketOption(.so_rcvbuf), value: .init(configuration.udpReceiveBufferSize))
+                    .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+                    .channelOption(.maxMessagesPerRead, value: 16)
+                    .channelOption(.receivePacketInfo, value: true)
+                if socket.protocol == .inet6 {
+                    bootstrap = bootstrap.channelOption(ChannelOptions.Types.SocketOption.ipv6Only, value: 1)
+                }
+                let channel = try await bootstrap.channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            SIPDatagramHandler(handler: handler, logger: logger))
+                    }
+                }.bind(to: socket).get()
+                channels.append(channel)
+                // With port 0 the first socket picks the port; the others share it.
+                if index == 0, let port = channel.localAddress?.port { socket.port = port }
+            }
+        } catch let error as SIPTransportError {
+            for channel in channels { try? await channel.close() }
+            throw error
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw SIPTransportError.bindFailed(address, underlying: "\(error)")
+        }
+        return channels
+    }
+
+    private static func bindTCP(
+        _ address: SIPListenAddress,
+        _ configuration: SIPTransportConfiguration,
+        _ handler: any SIPMessageHandler,
+        _ group: any EventLoopGroup,
+        _ logger: Logger,
+        _ connections: SIPConnectionRegistry
+    ) async throws -> any Channel {
+        let socket = try socketAddress(address)
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+        if socket.protocol == .inet6 {
+            bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption.ipv6Only, value: 1)
+        }
+        let maxMessageSize = configuration.maxMessageSize
+        let idleTimeout = configuration.tcpIdleTimeout
+        do {
+            return try await bootstrap.childChannelInitializer { channel in
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                    try pipeline.addHandler(
+                        ByteToMessageHandler(SIPStreamFrameDecoder(maxMessageSize: maxMessageSize)))
+                    try pipeline.addHandler(SIPStreamHandler(transport: .tcp, handler: handler, logger: logger))
+                }
+            }.bind(to: socket).get()
+        } catch {
+            throw SIPTransportError.bindFailed(address, underlying: "\(error)")
+        }
+    }
+}
+
+extension ChannelOption where Self == ChannelOptions.Types.SocketOption {
+    /// SO_REUSEPORT: several sockets bound to one address, the kernel spreading datagrams over
+    /// them by source address and port (so one peer's messages stay in order on one socket).
+    fileprivate static var reusePort: Self { .init(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)) }
+
+    /// IPV6_V6ONLY: an IPv6 listener does not also take IPv4 traffic, so `0.0.0.0:5060` and
+    /// `[::]:5060` can be bound side by side.
+    fileprivate static var ipv6Only: Self { .init(level: .ipv6, name: .ipv6_v6only) }
+}
+
+/// The open TCP connections, so that shutdown can close them.
+final class SIPConnectionRegistry: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        channels.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
+            _ = channels.withLock { $0.removeValue(forKey: id) }
+        }
+    }
+
+    var count: Int { channels.withLock { $0.count } }
+
+    func closeAll() async {
+        let open = channels.withLock { Array($0.values) }
+        for channel in open {
+            try? await channel.close()
+        }
+    }
+}

@@ -1,0 +1,341 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SIPMessage
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@testable import SIPTransport
+
+/// Answers every request but ACK with 200, unparseable bytes with SIPBadRequest, and records
+/// what it saw.
+final class RecordingHandler: SIPMessageHandler {
+    struct Seen: Sendable {
+        var method: String?
+        var transport: SIPTransportProtocol
+        var source: SocketAddress
+        var local: SocketAddress?
+    }
+
+    let seen = Mutex<[Seen]>([])
+    let parseErrors = Mutex<[SIPParseError]>([])
+
+    func handle(_ message: SIPMessage, context: SIPRequestContext) {
+        seen.withLock {
+            $0.append(Seen(method: message.method.map(String.init), transport: context.transport,
+                           source: context.source, local: context.local))
+        }
+        if message.isRequest, message.method != "ACK" {
+            context.send(message.makeResponse(status: 200))
+        }
+    }
+
+    func handleUnparseable(_ bytes: [UInt8], error: SIPParseError, context: SIPRequestContext) {
+        parseErrors.withLock { $0.append(error) }
+        if let response = SIPBadRequest.response(to: bytes, error: error) { context.send(bytes: response) }
+    }
+}
+
+enum TestClient {
+    static func options(branch: String, transport: String = "UDP", via host: String = "192.0.2.99:5999",
+                        rport: Bool = true) -> String {
+        """
+        OPTIONS sip:edge.example.com SIP/2.0\r
+        Via: SIP/2.0/\(transport) \(host);branch=z9hG4bK\(branch)\(rport ? ";rport" : "")\r
+        Max-Forwards: 70\r
+        From: <sip:probe@example.com>;tag=\(branch)\r
+        To: <sip:edge.example.com>\r
+        Call-ID: \(branch)@test\r
+        CSeq: 1 OPTIONS\r
+        Content-Length: 0\r
+        \r
+
+        """
+    }
+
+    /// Sends one datagram from a fresh UDP socket and returns the first datagram that comes
+    /// back (nil after `timeout`).
+    static func udpExchange(
+        _ payload: String, to server: SocketAddress, group: any EventLoopGroup, timeout: TimeAmount = .seconds(5)
+    ) async throws -> (reply: String?, clientPort: Int) {
+        let client = try await DatagramBootstrap(group: group)
+            .bind(to: try SocketAddress(ipAddress: server.protocol == .inet6 ? "::1" : "127.0.0.1", port: 0)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        let port = client.channel.localAddress!.port!
+        let channel = client.channel
+        channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let reply = try await client.executeThenClose { inbound, outbound -> String? in
+            try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: payload)))
+            for try await envelope in inbound { return String(buffer: envelope.data) }
+            return nil
+        }
+        return (reply, port)
+    }
+
+    /// Opens a TCP connection, writes each chunk, and collects everything received until the
+    /// server closes, `until` says enough, or `timeout`. Returns the bytes and whether the
+    /// server closed the connection.
+    static func tcpExchange(
+        _ chunks: [String], to server: SocketAddress, group: any EventLoopGroup, timeout: TimeAmount = .seconds(5),
+        until done: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) async throws -> (received: String, closedByServer: Bool) {
+        let client = try await ClientBootstrap(group: group).connect(to: server) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
+        }
+        let channel = client.channel
+        let timedOut = ManagedAtomic(false)
+        channel.eventLoop.scheduleTask(in: timeout) {
+            timedOut.store(true)
+            channel.close(promise: nil)
+        }
+        let received = try await client.executeThenClose { inbound, outbound in
+            for chunk in chunks { try await outbound.write(ByteBuffer(string: chunk)) }
+            var text = ""
+            do {
+                for try await buffer in inbound {
+                    text += String(buffer: buffer)
+                    if done(text) { break }
+                }
+            } catch {}
+            return text
+        }
+        return (received, !timedOut.load() && !done(received))
+    }
+}
+
+/// A tiny Sendable flag (Synchronization.Atomic is not copyable into closures).
+final class ManagedAtomic: Sendable {
+    private let value: Mutex<Bool>
+    init(_ initial: Bool) { value = Mutex(initial) }
+    func store(_ newValue: Bool) { value.withLock { $0 = newValue } }
+    func load() -> Bool { value.withLock { $0 } }
+}
+
+func statusLines(_ text: String) -> [String] {
+    text.split(separator: "\r\n").filter { $0.hasPrefix("SIP/2.0 ") }.map(String.init)
+}
+
+@Suite(.serialized) struct SIPListenersTests {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    let logger = Logger(label: "test")
+
+    func bind(_ addresses: [String], idle: TimeAmount = .minutes(1), handler: RecordingHandler = RecordingHandler())
+        async throws -> SIPListeners
+    {
+        var configuration = SIPTransportConfiguration(addresses: try addresses.map { try SIPListenAddress(parsing: $0) })
+        configuration.tcpIdleTimeout = idle
+        return try await SIPListeners.bind(configuration: configuration, handler: handler, group: group, logger: logger)
+    }
+
+    static let ipv6Available: Bool = {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        guard let channel = try? DatagramBootstrap(group: group).bind(host: "::1", port: 0).wait() else { return false }
+        try? channel.close().wait()
+        return true
+    }()
+
+    @Test func udpOptionsIsAnsweredAtTheSourcePortWithReceivedAndRport() async throws {
+        let handler = RecordingHandler()
+        let listeners = try await bind(["udp:127.0.0.1:0"], handler: handler)
+        #expect(listeners.listeners[0].sockets == 2)  // one per event loop, SO_REUSEPORT
+        let server = listeners.listeners[0].localAddress
+        let (reply, clientPort) = try await TestClient.udpExchange(
+            TestClient.options(branch: "u1"), to: server, group: group)
+        await listeners.close()
+
+        let text = try #require(reply)
+        #expect(text.hasPrefix("SIP/2.0 200 OK\r\n"))
+        #expect(text.contains("received=127.0.0.1"))
+        #expect(text.contains("rport=\(clientPort)"))
+        let seen = handler.seen.withLock { $0 }
+        #expect(seen.count == 1)
+        #expect(seen.first?.transport == .udp)
+        #expect(seen.first?.source.port == clientPort)
+        #expect(seen.first?.local?.ipAddress == "127.0.0.1")
+        #expect(seen.first?.local?.port == server.port)
+    }
+
+    @Test func udpOverIPv6() async throws {
+        try #require(Self.ipv6Available, "no IPv6 loopback here")
+        let listeners = try await bind(["udp:[::1]:0"])
+        let (reply, clientPort) = try await TestClient.udpExchange(
+            TestClient.options(branch: "u6", via: "[2001:db8::9]:5070"), to: listeners.listeners[0].localAddress,
+            group: group)
+        await listeners.close()
+        let text = try #require(reply)
+        #expect(text.hasPrefix("SIP/2.0 200 OK\r\n"))
+        #expect(text.contains("received=::1"))
+        #expect(text.contains("rport=\(clientPort)"))
+    }
+
+    @Test func udpGarbageIsDroppedAndMalformedRequestsGet400() async throws {
+        let handler = RecordingHandler()
+        let listeners = try await bind(["udp:127.0.0.1:0"], handler: handler)
+        let server = listeners.listeners[0].localAddress
+        let junk = try await TestClient.udpExchange("\u{1}\u{2}junk\u{0}", to: server, group: group,
+                                                    timeout: .milliseconds(300))
+        #expect(junk.reply == nil)
+        let keepalive = try await TestClient.udpExchange("\r\n\r\n", to: server, group: group,
+                                                         timeout: .milliseconds(300))
+        #expect(keepalive.reply == nil)
+        let ncl = String(decoding: try ConformanceFile.bytes("rfc4475/ncl.dat"), as: UTF8.self)
+        let bad = try await TestClient.udpExchange(ncl, to: server, group: group)
+        let ok = try await TestClient.udpExchange(TestClient.options(branch: "u2"), to: server, group: group)
+        await listeners.close()
+        #expect(bad.reply?.hasPrefix("SIP/2.0 400 Bad Request (") == true)
+        #expect(ok.reply?.hasPrefix("SIP/2.0 200 OK") == true)
+        #expect(handler.parseErrors.withLock { $0.count } == 2)  // junk and ncl; the keepalive is not a message
+    }
+
+    @Test func tcpAnswersPingAndPipelinedMessagesInOrder() async throws {
+        let listeners = try await bind(["tcp:127.0.0.1:0"])
+        let server = listeners.listeners[0].localAddress
+        let (received, _) = try await TestClient.tcpExchange(
+            ["\r\n\r\n" + TestClient.options(branch: "t1", transport: "TCP") + TestClient.options(branch: "t2", transport: "TCP")],
+            to: server, group: group, until: { statusLines($0).count == 2 })
+        await listeners.close()
+        #expect(received.hasPrefix("\r\nSIP/2.0 200 OK\r\n"))
+        #expect(statusLines(received) == ["SIP/2.0 200 OK", "SIP/2.0 200 OK"])
+        #expect(received.contains("branch=z9hG4bKt1"))
+        let first = try #require(received.range(of: "z9hG4bKt1"))
+        let second = try #require(received.range(of: "z9hG4bKt2"))
+        #expect(first.lowerBound < second.lowerBound)
+    }
+
+    @Test func tcpMessageSplitAcrossWritesIsReassembled() async throws {
+        let listeners = try await bind(["tcp:127.0.0.1:0"])
+        let message = TestClient.options(branch: "t3", transport: "TCP")
+        let cut = message.index(message.startIndex, offsetBy: 50)
+        let (received, _) = try await TestClient.tcpExchange(
+            [String(message[..<cut]), String(message[cut...])], to: listeners.listeners[0].localAddress,
+            group: group, until: { statusLines($0).count == 1 })
+        await listeners.close()
+        #expect(statusLines(received) == ["SIP/2.0 200 OK"])
+    }
+
+    @Test func tcpFramingErrorGets400AndTheConnectionIsClosed() async throws {
+        let handler = RecordingHandler()
+        let listeners = try await bind(["tcp:127.0.0.1:0"], handler: handler)
+        let ncl = String(decoding: try ConformanceFile.bytes("rfc4475/ncl.dat"), as: UTF8.self)
+        let (received, closed) = try await TestClient.tcpExchange(
+            [ncl, TestClient.options(branch: "t4", transport: "TCP")], to: listeners.listeners[0].localAddress,
+            group: group)
+        await listeners.close()
+        #expect(statusLines(received).count == 1)
+        #expect(received.hasPrefix("SIP/2.0 400 Bad Request (Content-Length"))
+        #expect(closed)
+        #expect(handler.seen.withLock { $0.isEmpty })  // the OPTIONS after the bad message is never read
+    }
+
+    @Test func tcpUnparseableButFramedMessageGets400AndTheConnectionStays() async throws {
+        let listeners = try await bind(["tcp:127.0.0.1:0"])
+        let bad = TestClient.options(branch: "t5", transport: "TCP").replacingCSeq(with: "CSeq: x OPTIONS")
+        let (received, _) = try await TestClient.tcpExchange(
+            [bad, TestClient.options(branch: "t6", transport: "TCP")], to: listeners.listeners[0].localAddress,
+            group: group, until: { statusLines($0).count == 2 })
+        await listeners.close()
+        let lines = statusLines(received)
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasPrefix("SIP/2.0 400 Bad Request (CSeq") == true)
+        #expect(lines.last == "SIP/2.0 200 OK")
+    }
+
+    @Test func tcpOverIPv6() async throws {
+        try #require(Self.ipv6Available, "no IPv6 loopback here")
+        let listeners = try await bind(["tcp:[::1]:0"])
+        let (received, _) = try await TestClient.tcpExchange(
+            [TestClient.options(branch: "t7", transport: "TCP", via: "[::1]:5060", rport: false)],
+            to: listeners.listeners[0].localAddress, group: group, until: { statusLines($0).count == 1 })
+        await listeners.close()
+        #expect(statusLines(received) == ["SIP/2.0 200 OK"])
+    }
+
+    @Test func idleConnectionIsClosed() async throws {
+        let listeners = try await bind(["tcp:127.0.0.1:0"], idle: .milliseconds(200))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (received, closed) = try await TestClient.tcpExchange(
+            [], to: listeners.listeners[0].localAddress, group: group, timeout: .seconds(5))
+        await listeners.close()
+        #expect(received.isEmpty)
+        #expect(closed)
+        #expect(clock.now - start < .seconds(4))
+    }
+
+    @Test func closeStopsListeningAndClosesConnections() async throws {
+        let listeners = try await bind(["tcp:127.0.0.1:0", "udp:127.0.0.1:0"])
+        let server = listeners.listeners[0].localAddress
+        let client = try await ClientBootstrap(group: group).connect(to: server).get()
+        for _ in 0..<50 where listeners.openConnections == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(listeners.openConnections == 1)
+        await listeners.close()
+        try await client.closeFuture.get()  // the server closed it
+        #expect(listeners.openConnections == 0)
+        await #expect(throws: (any Error).self) {
+            _ = try await ClientBootstrap(group: group).connect(to: server).get()
+        }
+    }
+
+    @Test func tlsIsRefusedHonestly() async throws {
+        await #expect {
+            _ = try await bind(["udp:127.0.0.1:0", "tls:127.0.0.1:0"])
+        } throws: { error in
+            "\(error)".contains("TLS listener needs --tls-cert/--tls-key (not yet supported)")
+        }
+    }
+
+    @Test func aFailedBindReleasesWhatWasAlreadyBound() async throws {
+        let first = try await bind(["tcp:127.0.0.1:0"])
+        let port = first.listeners[0].localAddress.port!
+        await #expect(throws: SIPTransportError.self) {
+            _ = try await bind(["udp:127.0.0.1:\(port)", "tcp:127.0.0.1:\(port)"])
+        }
+        await first.close()
+        // The UDP socket of the failed attempt was closed again: the same pair binds now.
+        let again = try await bind(["udp:127.0.0.1:\(port)", "tcp:127.0.0.1:\(port)"])
+        #expect(again.listeners.map { $0.localAddress.port } == [port, port])
+        await again.close()
+    }
+
+    @Test func serviceRunsUntilGracefulShutdown() async throws {
+        let bound = Mutex<SocketAddress?>(nil)
+        let service = SIPTransportService(
+            configuration: SIPTransportConfiguration(addresses: [try SIPListenAddress(parsing: "udp:127.0.0.1:0")]),
+            handler: RecordingHandler(), group: group, logger: logger,
+            onListening: { listeners in bound.withLock { $0 = listeners[0].localAddress } })
+        let serviceGroup = ServiceGroup(services: [service], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await serviceGroup.run() }
+            var server: SocketAddress?
+            for _ in 0..<250 where server == nil {
+                try await Task.sleep(for: .milliseconds(20))
+                server = bound.withLock { $0 }
+            }
+            let address = try #require(server)
+            let (reply, _) = try await TestClient.udpExchange(TestClient.options(branch: "s1"), to: address, group: group)
+            #expect(reply?.hasPrefix("SIP/2.0 200 OK") == true)
+            await serviceGroup.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            // Stopped: nothing answers any more.
+            let (after, _) = try await TestClient.udpExchange(
+                TestClient.options(branch: "s2"), to: address, group: group, timeout: .milliseconds(300))
+            #expect(after == nil)
+        }
+    }
+}
+
+extension String {
+    func replacingCSeq(with line: String) -> String {
+        split(separator: "\r\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("CSeq:") ? Substring(line) : $0 }
+            .joined(separator: "\r\n")
+    }
+}

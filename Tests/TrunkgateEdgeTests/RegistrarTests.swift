@@ -1,0 +1,106 @@
+import Foundation
+import SIPMessage
+import Testing
+import TrunkgateModel
+@testable import TrunkgateEdge
+
+@Suite struct RegistrarTests {
+    let trunk = Trunk(accountSid: "AC1", trunkName: "pbx", domainName: "pbx.example.com")
+    let source = RequestSource(ip: "127.0.0.2", port: 5062, transport: "udp")
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func register(_ contacts: [String], expires: Int? = nil, callID: String = "c1", cseq: Int = 1) -> SIPMessage {
+        var h: [(String, String)] = [
+            ("Via", "SIP/2.0/UDP 127.0.0.2:5062;branch=z9hG4bK\(cseq)"), ("From", "<sip:pbx01@pbx.example.com>;tag=1"),
+            ("To", "<sip:pbx01@pbx.example.com>"), ("Call-ID", callID), ("CSeq", "\(cseq) REGISTER"),
+        ]
+        for c in contacts { h.append(("Contact", c)) }
+        if let expires { h.append(("Expires", "\(expires)")) }
+        return try! SIPMessage.build(startLine: "REGISTER sip:pbx.example.com SIP/2.0", headers: h)
+    }
+
+    func contacts(_ r: Registrar.Result) -> [String] {
+        if case .ok(let c) = r { return c }
+        return []
+    }
+
+    @Test func bindRefreshQueryAndRemove() {
+        let reg = Registrar()
+        let r1 = reg.register(register(["<sip:pbx01@127.0.0.2:5062>;q=0.5", "<sip:pbx01@127.0.0.3:5062>"], expires: 600), trunk: trunk, credential: nil, source: source, now: t0)
+        #expect(contacts(r1).count == 2)
+        #expect(contacts(r1).contains("<sip:pbx01@127.0.0.2:5062>;expires=600;q=0.5"))
+        #expect(reg.bindings(trunk: trunk.sid, now: t0).first?.contact == "sip:pbx01@127.0.0.3:5062", "best q first")
+        // Query: no Contact.
+        let q = reg.register(register([], cseq: 2), trunk: trunk, credential: nil, source: source, now: t0.addingTimeInterval(100))
+        #expect(contacts(q).contains("<sip:pbx01@127.0.0.3:5062>;expires=500"))
+        // Refresh one with a per-contact expires.
+        _ = reg.register(register(["<sip:pbx01@127.0.0.3:5062>;expires=3000"], cseq: 3), trunk: trunk, credential: nil, source: source, now: t0.addingTimeInterval(100))
+        #expect(reg.bindings(trunk: trunk.sid, now: t0.addingTimeInterval(1000)).count == 1, "the other one expired at 600 s")
+        // Remove with expires=0.
+        _ = reg.register(register(["<sip:pbx01@127.0.0.3:5062>"], expires: 0, cseq: 4), trunk: trunk, credential: nil, source: source, now: t0.addingTimeInterval(200))
+        #expect(reg.bindings(trunk: trunk.sid, now: t0.addingTimeInterval(200)).count == 1)
+        #expect(reg.pendingWrites.count > 0)
+    }
+
+    @Test func wildcardRemovesAll() {
+        let reg = Registrar()
+        _ = reg.register(register(["<sip:a@127.0.0.2>", "<sip:b@127.0.0.2>"], expires: 600), trunk: trunk, credential: nil, source: source, now: t0)
+        let bad = reg.register(register(["*"], expires: 60, cseq: 2), trunk: trunk, credential: nil, source: source, now: t0)
+        if case .badRequest = bad {} else { Issue.record("* with Expires other than 0 must be refused") }
+        let ok = reg.register(register(["*"], expires: 0, cseq: 2), trunk: trunk, credential: nil, source: source, now: t0)
+        #expect(contacts(ok).isEmpty)
+        #expect(reg.bindings(trunk: trunk.sid, now: t0).isEmpty)
+    }
+
+    @Test func minExpiresAnd423() {
+        let reg = Registrar()
+        let r = reg.register(register(["<sip:a@127.0.0.2>"], expires: 10), trunk: trunk, credential: nil, source: source, now: t0)
+        guard case .intervalTooBrief(let min) = r else { Issue.record("expected 423"); return }
+        #expect(min == 60)
+        #expect(reg.count == 0, "a refused REGISTER changes nothing")
+    }
+
+    @Test func outOfOrderCSeqIgnored() {
+        let reg = Registrar()
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600, cseq: 5), trunk: trunk, credential: nil, source: source, now: t0)
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 0, cseq: 4), trunk: trunk, credential: nil, source: source, now: t0)
+        #expect(reg.count == 1, "an older CSeq from the same Call-ID does not remove the binding")
+    }
+
+    @Test func expiresCappedAndContactsBounded() {
+        let reg = Registrar()
+        let r = reg.register(register(["<sip:a@127.0.0.2>"], expires: 999_999), trunk: trunk, credential: nil, source: source, now: t0)
+        #expect(contacts(r) == ["<sip:a@127.0.0.2>;expires=3600"])
+        for i in 0..<15 {
+            _ = reg.register(register(["<sip:c\(i)@127.0.0.2>"], expires: 600, callID: "x\(i)"), trunk: trunk, credential: nil, source: source, now: t0.addingTimeInterval(Double(i)))
+        }
+        #expect(reg.count == 10)
+    }
+
+    @Test func survivesRestartThroughStoredBindings() {
+        let reg = Registrar()
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600), trunk: trunk, credential: nil, source: source, now: t0)
+        let stored = reg.pendingWrites.drain().compactMap { w -> RegistrationBinding? in
+            if case .upsert(let b) = w { return b }
+            return nil
+        }
+        let restarted = Registrar()
+        restarted.load(stored, now: t0.addingTimeInterval(10))
+        #expect(restarted.bindings(trunk: trunk.sid, now: t0.addingTimeInterval(10)).map(\.contact) == ["sip:a@127.0.0.2"])
+        let later = Registrar()
+        later.load(stored, now: t0.addingTimeInterval(601))
+        #expect(later.count == 0, "expired bindings are not loaded")
+    }
+
+    @Test func httpDateFormat() {
+        #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 1_289_690_940)) == "Sat, 13 Nov 2010 23:29:00 GMT")
+        #expect(SIPDateCheck.valid(EdgeRequestHandler.httpDate(Date())))
+    }
+}
+
+enum SIPDateCheck {
+    static func valid(_ s: String) -> Bool {
+        (try? SIPMessage.build(startLine: "OPTIONS sip:a@b SIP/2.0", headers: [("Date", s)])) != nil
+    }
+}
