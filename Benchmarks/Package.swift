@@ -39,6 +39,18 @@ let package = Package(
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]
         ),
+        .executableTarget(
+            name: "DigestBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "SIPDigest", package: rootPackage),
+                .product(name: "SIPMessage", package: rootPackage),
+            ],
+            path: "Benchmarks/Digest",
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
+            ]
+        ),
         // A plain loop for valgrind/perf (no benchmark harness, no malloc interposer).
         .executableTarget(
             name: "SIPParserProfile",

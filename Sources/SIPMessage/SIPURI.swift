@@ -237,14 +237,9 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
         }
         guard equal else { return false }
         // Headers: all must be present in both and equal.
-        let mine = Self.headerPairs(headers)
-        let theirs = Self.headerPairs(other.headers)
-        guard mine.count == theirs.count else { return false }
-        for (name, value) in mine {
-            guard let match = theirs.first(where: { SIPLexical.equalsIgnoringCase($0.0.utf8, name.utf8) }),
-                  Self.componentEqual(value, match.1, caseInsensitive: false) else { return false }
-        }
-        return true
+        // Compared as multisets of (name, value), so a repeated header name cannot make the
+        // comparison order-dependent or asymmetric.
+        return Self.normalizedHeaderPairs(headers) == Self.normalizedHeaderPairs(other.headers)
     }
 
     private static func unescapedBytes(_ s: Substring?) -> [UInt8]? {
@@ -262,6 +257,21 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             return caseInsensitive ? SIPLexical.equalsIgnoringCase(x, y) : x == y
         default: return false
         }
+    }
+
+    private struct HeaderPair: Hashable, Comparable {
+        var name: [UInt8]
+        var value: [UInt8]
+        static func < (a: HeaderPair, b: HeaderPair) -> Bool {
+            a.name.lexicographicallyPrecedes(b.name) || (a.name == b.name && a.value.lexicographicallyPrecedes(b.value))
+        }
+    }
+
+    private static func normalizedHeaderPairs(_ h: Substring?) -> [HeaderPair] {
+        headerPairs(h).map { name, value in
+            HeaderPair(name: (unescapedBytes(name) ?? []).map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 },
+                       value: unescapedBytes(value) ?? [])
+        }.sorted()
     }
 
     private static func headerPairs(_ h: Substring?) -> [(Substring, Substring)] {

@@ -1,6 +1,7 @@
 public import Logging
 public import NIOCore
 public import NIOPosix
+public import NIOSSL
 import Synchronization
 
 #if canImport(Glibc)
@@ -23,6 +24,8 @@ public struct SIPTransportConfiguration: Sendable {
     /// UDP sockets per UDP listener, all bound to the same address with SO_REUSEPORT so the
     /// kernel spreads datagrams over them; nil means one per event loop (one per core).
     public var udpSocketsPerListener: Int?
+    /// The server certificate and key for `tls:` listeners (RFC 3261 §26.3.1).
+    public var tls: NIOSSLContext?
 
     public init(addresses: [SIPListenAddress]) {
         self.addresses = addresses
@@ -38,7 +41,7 @@ public enum SIPTransportError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .tlsNotSupported(let address):
-            "\(address): TLS listener needs --tls-cert/--tls-key (not yet supported)"
+            "\(address): a TLS listener needs a certificate and key (--tls-cert, --tls-key)"
         case .noAddresses:
             "no SIP listening address given"
         case .bindFailed(let address, let underlying):
@@ -68,7 +71,7 @@ public struct SIPBoundListener: Sendable, CustomStringConvertible {
 ///
 /// Pipelines, one handler per concern:
 /// - UDP: ``SIPDatagramHandler`` (parse, dispatch).
-/// - TCP: `IdleStateHandler` (idle timeout) → ``SIPStreamFrameDecoder`` (framing, keepalive,
+/// - TCP (TLS: `NIOSSLServerHandler` first): `IdleStateHandler` (idle timeout) → ``SIPStreamFrameDecoder`` (framing, keepalive,
 ///   limits) → ``SIPStreamHandler`` (parse, dispatch, pong, 400 and close on framing errors).
 public final class SIPListeners: Sendable {
     public let listeners: [SIPBoundListener]
@@ -89,7 +92,7 @@ public final class SIPListeners: Sendable {
         logger: Logger
     ) async throws -> SIPListeners {
         guard !configuration.addresses.isEmpty else { throw SIPTransportError.noAddresses }
-        if let tls = configuration.addresses.first(where: { $0.transport == .tls }) {
+        if configuration.tls == nil, let tls = configuration.addresses.first(where: { $0.transport == .tls }) {
             throw SIPTransportError.tlsNotSupported(tls)
         }
         let connections = SIPConnectionRegistry()
@@ -101,10 +104,8 @@ public final class SIPListeners: Sendable {
                 switch address.transport {
                 case .udp:
                     bound = try await bindUDP(address, configuration, handler, group, logger)
-                case .tcp:
+                case .tcp, .tls:
                     bound = [try await bindTCP(address, configuration, handler, group, logger, connections)]
-                case .tls:
-                    throw SIPTransportError.tlsNotSupported(address)
                 }
                 channels += bound
                 listeners.append(
@@ -198,15 +199,18 @@ public final class SIPListeners: Sendable {
         }
         let maxMessageSize = configuration.maxMessageSize
         let idleTimeout = configuration.tcpIdleTimeout
+        let transport = address.transport
+        let tls = transport == .tls ? configuration.tls : nil
         do {
             return try await bootstrap.childChannelInitializer { channel in
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
                     try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
                     try pipeline.addHandler(
                         ByteToMessageHandler(SIPStreamFrameDecoder(maxMessageSize: maxMessageSize)))
-                    try pipeline.addHandler(SIPStreamHandler(transport: .tcp, handler: handler, logger: logger))
+                    try pipeline.addHandler(SIPStreamHandler(transport: transport, handler: handler, logger: logger))
                 }
             }.bind(to: socket).get()
         } catch {

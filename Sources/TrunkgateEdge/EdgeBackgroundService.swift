@@ -15,11 +15,13 @@ public struct EdgeBackgroundService: Service {
     public let logger: Logger
     public var flushInterval: Duration = .milliseconds(250)
     public var pollInterval: Duration = .seconds(1)
+    public let metrics: EdgeMetricsPublisher
 
     public init(store: any TrunkgateStore, handler: EdgeRequestHandler, logger: Logger) {
         self.store = store
         self.handler = handler
         self.logger = logger
+        self.metrics = EdgeMetricsPublisher(handler: handler)
     }
 
     /// Loads the whole configuration, the active lockouts and the stored bindings (at start,
@@ -62,6 +64,7 @@ public struct EdgeBackgroundService: Service {
         while !Task.isCancelled {
             try? await Task.sleep(for: flushInterval)
             await flush()
+            metrics.publish()
         }
     }
 
@@ -94,6 +97,7 @@ public struct EdgeBackgroundService: Service {
             }
             if lockoutsChanged { await syncLockouts() }
         } catch {
+            if Task.isCancelled { return }  // shutting down
             logger.warning("configuration sync failed; retrying", metadata: ["error": "\(error)"])
         }
     }
@@ -108,6 +112,7 @@ public struct EdgeBackgroundService: Service {
     public func flush() async {
         do {
             let events = handler.authEvents.drain()
+            metrics.record(events)
             if !events.isEmpty { try await store.appendAuthEvents(events) }
             for lockout in handler.lockoutWrites.drain() { try await store.upsertLockout(lockout) }
             let uses = handler.credentialUses.drain()

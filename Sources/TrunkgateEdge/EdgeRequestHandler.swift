@@ -5,7 +5,7 @@ public import SIPMessage
 public import SIPTransaction
 public import SIPTransport
 public import TrunkgateModel
-public import Synchronization
+import Synchronization
 
 /// The SIP edge's request pipeline (SPEC §3), called by the transport for every message:
 /// message checks → server transaction (retransmissions) → lockout → trunk by Request-URI →
@@ -63,7 +63,7 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         guard let method = message.method else {
             return  // responses: no client transactions on this edge yet
         }
-        counters.requests.add(1, ordering: .relaxed)
+        counters.countRequest(method: method, transport: context.transport)
         // Message-level refusals are answered statelessly.
         if let rejection = validator.check(message), method != "ACK" {
             var extra: [SIPHeader] = []
@@ -83,6 +83,7 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         case .ackAbsorbed, .strayACK:
             return
         case .overloaded:
+            counters.overloaded.add(1, ordering: .relaxed)
             context.send(response(to: message, status: 503, reason: "Service Unavailable", headers: [SIPHeader(.retryAfter, "5")]))
             return
         }
@@ -160,16 +161,6 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(weekday), \(two(day)) \(months[month - 1]) \(year) \(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60)) GMT"
     }
-}
-
-/// Counters the metrics endpoint reports.
-public final class EdgeCounters: Sendable {
-    public let requests = Atomic<Int>(0)
-    public let parseErrors = Atomic<Int>(0)
-    public let retransmissionsAbsorbed = Atomic<Int>(0)
-    public let lockouts = Atomic<Int>(0)
-    public let eventsDropped = Atomic<Int>(0)
-    public init() {}
 }
 
 /// Coalesces credential use (`last_used_at`, `last_used_ip`) so that a busy credential costs

@@ -26,7 +26,9 @@ public struct Trunk: Sendable, Hashable, Codable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public static let defaultDigestAlgorithms = ["SHA-256", "MD5", "SHA-512-256"]
+    /// MD5 first: SIPp 3.6 answers only the first challenge and knows only MD5; RFC 8760 clients
+    /// skip to the first algorithm they support, so SHA-256 and SHA-512-256 stay on offer.
+    public static let defaultDigestAlgorithms = ["MD5", "SHA-256", "SHA-512-256"]
 
     public init(
         sid: String = SID.make(.trunk), accountSid: String, trunkName: String, domainName: String,

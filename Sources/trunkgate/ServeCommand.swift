@@ -1,72 +1,235 @@
 import ArgumentParser
+import Foundation
 import Logging
+import Metrics
+import Prometheus
+import SIPMessage
+import Synchronization
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SIPDigest
+import SIPTransaction
 import SIPTransport
 import ServiceLifecycle
+import TrunkgateAPI
+import TrunkgateEdge
+import TrunkgateModel
+import TrunkgateStore
 
-/// `trunkgate serve`: the SIP edge (SPEC §4).
-///
-/// For now it listens, parses and answers with ``MinimalEdge``; the control-plane API, the store
-/// and TLS arrive with later issues, and their flags with them.
+/// `trunkgate serve`: the SIP edge and the control-plane API (SPEC §4).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the SIP edge.",
+        abstract: "Run the SIP edge and the API.",
         discussion: """
-            Listens on every --sip address and answers SIP requests: OPTIONS gets 200, a message \
-            that does not parse gets 400 (when a response is possible), CANCEL gets 481, other \
-            requests get 501 (ACK: nothing). Trunks, authentication and the API are not wired in \
-            yet. SIGTERM or SIGINT stops listening, closes connections and exits.
+            Opens (and on first start creates and migrates) the database, loads the trunk \
+            configuration into memory, then listens on every --sip address and on --api. \
+            Configuration changes made through the API (on this node or, with PostgreSQL, any \
+            node) reach the SIP side within a second. Every option can also be given as an \
+            environment variable: TRUNKGATE_ and the option name in capitals with underscores \
+            (TRUNKGATE_DATABASE, TRUNKGATE_SIP as a comma-separated list, TRUNKGATE_API …); a \
+            flag on the command line wins. SIGTERM or SIGINT drains and stops.
             """
     )
 
     @Option(
         name: .customLong("sip"),
         help: ArgumentHelp(
-            "Listening address, repeatable: udp:HOST:PORT, tcp:HOST:PORT (IPv6 in brackets, e.g. tcp:[::]:5060). Default: udp and tcp on 0.0.0.0:5060 and [::]:5060. tls: is not supported yet.",
-            valueName: "transport:host:port"),
-        transform: { try SIPListenAddress(parsing: $0) }
+            "Listening address, repeatable: udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT (IPv6 in brackets, e.g. tcp:[::]:5060; tls: needs --tls-cert and --tls-key). Default: udp and tcp on 0.0.0.0:5060 and [::]:5060.",
+            valueName: "transport:host:port")
     )
-    var sip: [SIPListenAddress] = []
+    var sip: [String] = []
 
-    @Option(help: "Data directory (SQLite file, TLS material, nonce key). Nothing is stored yet.")
-    var data: String = "./trunkgate-data"
+    @Option(help: ArgumentHelp("PEM certificate chain for tls: listeners.", valueName: "file"))
+    var tlsCert: String?
 
-    @Option(help: "Domain under which trunk domains live by default. Not used yet: there are no trunks.")
+    @Option(help: ArgumentHelp("PEM private key for tls: listeners.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(help: "Data directory: SQLite file, server secrets (created on first start).")
+    var data: String?
+
+    @Option(help: ArgumentHelp("sqlite:PATH (default: the data directory's trunkgate.sqlite) or postgres://user:pass@host:port/db.", valueName: "url"))
+    var database: String?
+
+    @Option(help: ArgumentHelp("Where the API listens (default 127.0.0.1:8080).", valueName: "host:port"))
+    var api: String?
+
+    @Option(help: "Domain under which trunk domains live by default (<trunk_sid>.<edge-domain>; default trunks.invalid).")
     var edgeDomain: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Log level: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (default: info).",
-            valueName: "level"),
-        transform: { text in
-            guard let level = Logger.Level(rawValue: text.lowercased()) else {
-                throw ValidationError("unknown log level '\(text)'")
-            }
-            return level
-        }
-    )
-    var logLevel: Logger.Level = .info
+    @Option(help: ArgumentHelp("The PSTN carrier gateway (sip:HOST:PORT). Calls are not routed by this build; the value is checked and logged.", valueName: "uri"))
+    var carrier: String?
+
+    @Option(help: "Failed credential checks from one source IP within --lockout-window that lock it out (default 10).")
+    var lockoutThreshold: Int?
+
+    @Option(help: "Seconds over which failures are counted (default 60).")
+    var lockoutWindow: Int?
+
+    @Option(help: "Seconds a locked-out source IP gets 403 (default 60).")
+    var lockoutDuration: Int?
+
+    @Option(help: "Seconds a digest nonce stays fresh; afterwards a correct answer gets stale=true (default 300).")
+    var nonceLifetime: Int?
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
+    var logLevel: String?
+
+    /// A flag, else TRUNKGATE_<NAME>, else nil.
+    private func setting(_ value: String?, _ name: String) -> String? {
+        if let value { return value }
+        let env = ProcessInfo.processInfo.environment["TRUNKGATE_" + name]
+        return env?.isEmpty == false ? env : nil
+    }
+
+    private func number(_ value: Int?, _ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        let n: Int
+        if let value { n = value } else if let text = setting(nil, name) {
+            guard let parsed = Int(text) else { throw ArgumentParser.ValidationError("TRUNKGATE_\(name) must be a number") }
+            n = parsed
+        } else { n = fallback }
+        guard range.contains(n) else { throw ArgumentParser.ValidationError("\(name.lowercased().replacingOccurrences(of: "_", with: "-")) must be in \(range.lowerBound)…\(range.upperBound)") }
+        return n
+    }
 
     func run() async throws {
-        var logger = Logger(label: "trunkgate")
-        logger.logLevel = logLevel
+        let levelText = setting(logLevel, "LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw ArgumentParser.ValidationError("unknown log level '\(levelText)'")
+        }
+        // Logging is bootstrapped once, here; every module logs through swift-log.
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "trunkgate")
+        // Metrics likewise: swift-metrics into one Prometheus registry that /metrics renders.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let sipTexts = sip.isEmpty ? (setting(nil, "SIP")?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []) : sip
+        let addresses: [SIPListenAddress]
+        do {
+            addresses = try sipTexts.isEmpty ? SIPListenAddress.defaults : sipTexts.map { try SIPListenAddress(parsing: $0) }
+        } catch {
+            throw ArgumentParser.ValidationError("\(error)")
+        }
+        var transportConfiguration = SIPTransportConfiguration(addresses: addresses)
+        if addresses.contains(where: { $0.transport == .tls }) {
+            guard let certPath = setting(tlsCert, "TLS_CERT"), let keyPath = setting(tlsKey, "TLS_KEY") else {
+                throw ArgumentParser.ValidationError("a tls: listener needs --tls-cert and --tls-key")
+            }
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certPath).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+                transportConfiguration.tls = try NIOSSLContext(
+                    configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            } catch {
+                throw ArgumentParser.ValidationError("cannot load the TLS certificate or key: \(error)")
+            }
+        }
+        let (apiHost, apiPort) = try Self.hostPort(setting(api, "API") ?? "127.0.0.1:8080")
+        let edgeDomainName = setting(edgeDomain, "EDGE_DOMAIN") ?? "trunks.invalid"
+        if let carrierText = setting(carrier, "CARRIER") {
+            guard let uri = try? SIPURI(parsing: Substring(carrierText)), uri.scheme == .sip || uri.scheme == .sips, !uri.host.isEmpty else { throw ArgumentParser.ValidationError("--carrier must be a sip: URI like sip:203.0.113.10:5060") }
+            logger.info("carrier gateway configured (outbound calls are not routed by this build)", metadata: ["carrier": "\(carrierText)"])
+        }
+        let lockoutPolicy = LockoutTracker.Policy(
+            maxFailures: try number(lockoutThreshold, "LOCKOUT_THRESHOLD", default: 10, range: 1...1_000_000),
+            window: TimeInterval(try number(lockoutWindow, "LOCKOUT_WINDOW", default: 60, range: 1...86_400)),
+            duration: TimeInterval(try number(lockoutDuration, "LOCKOUT_DURATION", default: 60, range: 1...86_400)))
+        let lifetime = try number(nonceLifetime, "NONCE_LIFETIME", default: 300, range: 10...86_400)
+
+        let dataDirectory = try DataDirectory(setting(data, "DATA") ?? "./trunkgate-data")
+        let nonceKeys = try dataDirectory.nonceKeys()
+        let sealer = try dataDirectory.sealer()
+        let store: any TrunkgateStore
+        do {
+            store = try await StoreFactory.open(url: setting(database, "DATABASE") ?? "", dataDirectory: dataDirectory.path, logger: logger)
+        } catch {
+            logger.critical("cannot open the database", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        let authenticator = DigestAuthenticator(
+            keys: nonceKeys, configuration: .init(nonceLifetimeSeconds: Int64(lifetime)))
+        let handler = EdgeRequestHandler(
+            configuration: EdgeConfigurationCell(),
+            authorizer: EdgeAuthorizer(authenticator: authenticator, lockouts: LockoutTracker(policy: lockoutPolicy)),
+            registrar: Registrar(),
+            transactions: ServerTransactionTable(scheduler: EventLoopTimerScheduler(group: group)),
+            logger: Logger(label: "trunkgate.edge"))
+        do {
+            try await EdgeBackgroundService.loadInitialState(store: store, handler: handler)
+        } catch {
+            logger.critical("cannot load the configuration", metadata: ["error": "\(error)"])
+            try? await store.close()
+            throw ExitCode(2)
+        }
+        let configuration = handler.configuration.current
+        logger.info("configuration loaded", metadata: ["version": "\(configuration.version)", "trunks": "\(configuration.trunksBySid.count)"])
+
+        let listening = ListeningFlag()
         let transport = SIPTransportService(
-            configuration: SIPTransportConfiguration(addresses: sip.isEmpty ? SIPListenAddress.defaults : sip),
-            handler: MinimalEdge(),
-            logger: logger
-        )
-        let group = ServiceGroup(
+            configuration: transportConfiguration,
+            handler: handler, group: group, logger: Logger(label: "trunkgate.sip"),
+            onListening: { _ in listening.set() })
+        let background = EdgeBackgroundService(store: store, handler: handler, logger: Logger(label: "trunkgate.edge"))
+        let apiServer = APIServer(
+            store: store,
+            options: APIOptions(
+                edgeDomain: edgeDomainName, sealer: sealer,
+                prometheus: registry,
+                readiness: { listening.isSet ? await store.ping() : false },
+                logger: Logger(label: "trunkgate.api")),
+            host: apiHost, port: apiPort, logger: Logger(label: "trunkgate.api"))
+
+        let serviceGroup = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(
-                        service: transport,
-                        successTerminationBehavior: .gracefullyShutdownGroup,
-                        failureTerminationBehavior: .gracefullyShutdownGroup)
+                    .init(service: background, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: transport, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: apiServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        try await group.run()
+                logger: logger))
+        do {
+            try await serviceGroup.run()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+        logger.info("stopped")
     }
+
+    static func hostPort(_ text: String) throws -> (String, Int) {
+        var host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ArgumentParser.ValidationError("--api must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080")
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw ArgumentParser.ValidationError("--api must be HOST:PORT, e.g. 127.0.0.1:8080") }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard let port = Int(portText), (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--api port must be 0…65535") }
+        return (String(host), port)
+    }
+}
+
+/// Set once the SIP listeners are bound (for `/readyz`).
+final class ListeningFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
 }

@@ -5,6 +5,6 @@ struct Trunkgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trunkgate",
         abstract: "Trunkgate: a SIP trunking edge with digest authentication and IP ACLs.",
-        subcommands: [ServeCommand.self, SIPCommand.self, DigestCommand.self]
+        subcommands: [ServeCommand.self, AccountsCommand.self, CredentialsCommand.self, SIPCommand.self, DigestCommand.self]
     )
 }

@@ -13,6 +13,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/trunkgate-interop.XXXXXX")
 SERVER_PID=
 SERVER_LOG=$WORK/server.log
 PORT=
+API_PORT=
+API_KEY=
+API_TOKEN=
+ACCOUNT_SID=
 
 cleanup() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -64,14 +68,16 @@ EOF
 # Starts `trunkgate serve` in the background and waits (at most 30 s) for its listening line.
 start_server() {
     [ -x "$TRUNKGATE_BIN" ] || fail "no trunkgate binary at $TRUNKGATE_BIN (build first)"
-    PORT=$(free_port)
+    [ -n "$PORT" ] || PORT=$(free_port)
+    [ -n "$API_PORT" ] || API_PORT=$(free_port)
     "$TRUNKGATE_BIN" serve \
         --sip "udp:127.0.0.1:$PORT" --sip "tcp:127.0.0.1:$PORT" \
         --sip "udp:[::1]:$PORT" --sip "tcp:[::1]:$PORT" \
-        --data "$WORK/data" --log-level debug "$@" >"$SERVER_LOG" 2>&1 &
+        --api "127.0.0.1:$API_PORT" \
+        --data "$WORK/data" --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 300); do
-        if grep -q "SIP listening on" "$SERVER_LOG"; then
+        if grep -q "SIP listening on" "$SERVER_LOG" && grep -q "API listening" "$SERVER_LOG"; then
             return 0
         fi
         kill -0 "$SERVER_PID" 2>/dev/null || fail "trunkgate serve exited during start-up"
@@ -97,3 +103,138 @@ stop_server() {
     [ "$status" -eq 0 ] || fail "trunkgate serve exited with status $status after SIGTERM"
     grep -q "SIP stopped" "$SERVER_LOG" || fail "no 'SIP stopped' in the server log after SIGTERM"
 }
+
+# Creates an account and its first key with the admin CLI (same data directory as the server);
+# sets ACCOUNT_SID, API_KEY and API_TOKEN.
+create_account() {
+    local out
+    out=$("$TRUNKGATE_BIN" accounts create --name "${1:-interop}" --data "$WORK/data") || fail "accounts create failed: $out"
+    ACCOUNT_SID=$(jq -r .account_sid <<<"$out")
+    API_KEY=$(jq -r .key <<<"$out")
+    API_TOKEN=$(jq -r .token <<<"$out")
+    [ -n "$API_TOKEN" ] && [ "$API_TOKEN" != null ] || fail "accounts create printed no token: $out"
+}
+
+# api METHOD PATH [JSON]: calls the API as the account's key; prints the body; fails unless the
+# status is 2xx. PATH is relative to /v1/accounts/$ACCOUNT_SID.
+api() {
+    local method=$1 path=$2 body=${3:-}
+    local args=(-sS -o "$WORK/api.body" -w '%{http_code}' -X "$method" -u "$API_KEY:$API_TOKEN")
+    [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data "$body")
+    local status
+    status=$(curl "${args[@]}" "http://127.0.0.1:$API_PORT/v1/accounts/$ACCOUNT_SID$path") || fail "API $method $path: no answer"
+    case $status in
+        2??) cat "$WORK/api.body" ;;
+        *) fail "API $method $path: HTTP $status $(cat "$WORK/api.body")" ;;
+    esac
+}
+
+# Waits (at most 5 s) until the edge's configuration has caught up: the SIP side reads a
+# snapshot that the store's change feed updates within a second.
+settle() { sleep 1.5; }
+
+# --- SIP-edge helpers (trunks, credentials, auth events, SIPp) ------------------------------
+
+# The password every interop credential uses unless a test says otherwise (12+ chars, upper,
+# lower, digit). WRONG_PASSWORD is as valid a password, just not the one stored.
+PASSWORD=Interop-Secret-2024
+WRONG_PASSWORD=Interop-Wrong-2024
+
+# make_trunk NAME DOMAIN [EXTRA_JSON_FIELDS]: creates a trunk, prints its sid.
+# e.g. make_trunk pbx pbx.interop.test '"auth_type":"ip_acl"'
+make_trunk() {
+    local extra=${3:-} out
+    out=$(api POST /trunks "{\"trunk_name\":\"$1\",\"domain_name\":\"$2\"${extra:+,$extra}}") || return 1
+    jq -r .sid <<<"$out"
+}
+
+# add_credential TRUNK_SID USER [PASSWORD]
+add_credential() {
+    api POST "/trunks/$1/credentials" "{\"user_name\":\"$2\",\"password\":\"${3:-$PASSWORD}\"}" >/dev/null
+}
+
+# whitelist TRUNK_SID IP MASK
+whitelist() {
+    api POST "/trunks/$1/whitelisted-ips" "{\"ip\":\"$2\",\"mask\":$3}" >/dev/null
+}
+
+# api_status METHOD PATH: prints only the HTTP status (never fails).
+api_status() {
+    curl -sS -o /dev/null -w '%{http_code}' -X "$1" -u "$API_KEY:$API_TOKEN" \
+        "http://127.0.0.1:$API_PORT/v1/accounts/$ACCOUNT_SID$2" || echo 000
+}
+
+# auth_events QUERY: the account's auth events matching QUERY (e.g. "reason=wrong_password&user_name=bob"),
+# newest first, as a JSON array.
+auth_events() {
+    local out
+    out=$(api GET "/auth-events?page_size=1000${1:+&$1}") || return 1
+    jq -c .auth_events <<<"$out"
+}
+
+# expect_event QUERY [MIN]: waits (at most 6 s: events are written behind, every 250 ms) until at
+# least MIN (default 1) auth events match QUERY; fails otherwise. Prints the newest match.
+expect_event() {
+    local query=$1 min=${2:-1} events n=0
+    for _ in $(seq 1 20); do
+        events=$(auth_events "$query") || return 1
+        n=$(jq length <<<"$events")
+        if [ "$n" -ge "$min" ]; then
+            jq -c '.[0]' <<<"$events"
+            return 0
+        fi
+        sleep 0.3
+    done
+    echo "--- the newest auth events of the account:" >&2
+    auth_events "" | jq -c '.[:10][] | {method, user_name, source_ip, transport, result, reason, algorithm}' >&2 || true
+    fail "expected at least $min auth event(s) matching '$query', found $n"
+}
+
+# users_csv FILE USER;PASSWORD... : a SIPp injection file (SEQUENTIAL).
+users_csv() {
+    local file=$1
+    shift
+    printf 'SEQUENTIAL\n' >"$file"
+    printf '%s\n' "$@" >>"$file"
+}
+
+# sipp_run NAME SCENARIO TRANSPORT LOCAL_IP REMOTE CALLS [SIPP ARGS...]
+# Runs one bounded SIPp (scenario from Tests/Interop/sipp/, in $WORK) and succeeds only when
+# every call succeeded (SIPp's exit status and its statistics file agree). Keeps the message
+# trace in $WORK/NAME.msg. On failure prints SIPp's errors and message trace and returns 1.
+sipp_run() {
+    local name=$1 scenario=$2 transport=$3 local_ip=$4 remote=$5 calls=$6
+    shift 6
+    local status=0 local_port media_port
+    local_port=$(free_port)
+    media_port=$(free_port)
+    (cd "$WORK" && timeout 60 sipp "$remote" -sf "$INTEROP_DIR/sipp/$scenario" -t "$transport" -i "$local_ip" \
+        -p "$local_port" -mp "$media_port" \
+        -m "$calls" -r 20 -timeout 40s -timeout_error -recv_timeout 8000 -nostdin \
+        -trace_err -error_file "$name.err" -trace_msg -message_file "$name.msg" \
+        -trace_stat -stf "$name.csv" "$@" >"$name.out" 2>&1) || status=$?
+    if [ "$status" -eq 0 ] && python3 - "$WORK/$name.csv" "$calls" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1]), delimiter=";"))
+header, last = rows[0], rows[-1]
+ok = int(last[header.index("SuccessfulCall(C)")])
+bad = int(last[header.index("FailedCall(C)")])
+sys.exit(0 if ok == int(sys.argv[2]) and bad == 0 else 1)
+PY
+    then
+        return 0
+    fi
+    echo "--- sipp $name ($scenario over $transport from $local_ip to $remote): exit $status" >&2
+    tail -n 15 "$WORK/$name.out" >&2 2>/dev/null || true
+    tail -n 15 "$WORK/$name.err" >&2 2>/dev/null || true
+    echo "--- messages (last 60 lines)" >&2
+    tail -n 60 "$WORK/$name.msg" >&2 2>/dev/null || true
+    return 1
+}
+
+# sipp_ok NAME SCENARIO TRANSPORT LOCAL_IP REMOTE CALLS [SIPP ARGS...]: sipp_run or fail.
+sipp_ok() {
+    sipp_run "$@" || fail "sipp $1 ($2 over $3 from $4 to $5): not every call ended as the scenario expects"
+}
+
+require_sipp() { command -v sipp >/dev/null || skip "sipp not installed (Debian package sip-tester)"; }

@@ -42,4 +42,12 @@ import Testing
         #expect(a.isEquivalent(to: b) && b.isEquivalent(to: a))
         #expect(!a.isEquivalent(to: c) && !c.isEquivalent(to: a))
     }
+
+    @Test func repeatedURIHeadersCompareAsAMultiset() throws {
+        let a = try SIPURI(parsing: "sip:bob@198.51.100.23:5060?Subject=hi&priority=u&priority=urgent")
+        let b = try SIPURI(parsing: "sip:bob@198.51.100.23:5060?priority=urgent&Subject=hi&priority=u")
+        let c = try SIPURI(parsing: "sip:bob@198.51.100.23:5060?Subject=hi&priority=u&priority=u")
+        #expect(a.isEquivalent(to: a) && a.isEquivalent(to: b) && b.isEquivalent(to: a))
+        #expect(!a.isEquivalent(to: c) && !c.isEquivalent(to: a))
+    }
 }

@@ -284,11 +284,11 @@ func statusLines(_ text: String) -> [String] {
         }
     }
 
-    @Test func tlsIsRefusedHonestly() async throws {
+    @Test func tlsWithoutACertificateIsRefused() async throws {
         await #expect {
             _ = try await bind(["udp:127.0.0.1:0", "tls:127.0.0.1:0"])
         } throws: { error in
-            "\(error)".contains("TLS listener needs --tls-cert/--tls-key (not yet supported)")
+            "\(error)".contains("a TLS listener needs a certificate and key")
         }
     }
 

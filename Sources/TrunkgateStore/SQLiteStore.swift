@@ -1,0 +1,254 @@
+import Foundation
+public import Logging
+import NIOCore
+import NIOPosix
+import SQLiteNIO
+import Synchronization
+public import TrunkgateModel
+
+/// The embedded store: one SQLite file (default `<data>/trunkgate.sqlite`), created and
+/// migrated on open.
+///
+/// - WAL journal, `synchronous=FULL`: a write is acknowledged only after COMMIT returned, and
+///   with FULL the WAL is fsync'ed at every commit, so an acknowledged write survives not only
+///   `kill -9` of the process (NORMAL+WAL would already give that, as the WAL frames are in the
+///   OS page cache) but also an OS crash or power loss. Control-plane writes are rare enough
+///   that one fsync per commit costs nothing that matters.
+/// - One writer connection, used by one transaction at a time (`BEGIN IMMEDIATE … COMMIT`,
+///   `ROLLBACK` on any error); two reader connections for reads (WAL readers never block the
+///   writer and always see the latest commit).
+/// - Foreign keys on, `busy_timeout` 5 s (another process holding the write lock).
+/// - Change notifications are in-process: published after each commit of this store.
+public final class SQLiteStore: SQLTrunkgateStore, @unchecked Sendable {
+    public let path: String
+
+    /// Opens (creating and migrating when needed) the database file at `path`.
+    public static func open(path: String, logger: Logger = Logger(label: "trunkgate.store.sqlite")) async throws(StoreError) -> SQLiteStore {
+        do {
+            let backend = try await SQLiteBackend.open(path: path, logger: logger)
+            let store = SQLiteStore(path: path, backend: backend)
+            store.notifier.seed(try await store.currentConfigVersion())
+            return store
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(.unavailable, code: "store_unavailable", "cannot open SQLite database at \(path): \(error)")
+        }
+    }
+
+    private init(path: String, backend: SQLiteBackend) {
+        self.path = path
+        super.init(backend: backend)
+    }
+}
+
+/// Hands out a fixed set of connections, one user at a time each; waiters queue in order.
+final class SQLiteConnectionPool: Sendable {
+    private struct State {
+        var idle: [SQLiteConnection]
+        var waiters: [CheckedContinuation<SQLiteConnection?, Never>] = []
+        var all: [SQLiteConnection]
+        var closed = false
+    }
+
+    private let state: Mutex<State>
+
+    init(_ connections: [SQLiteConnection]) {
+        state = Mutex(State(idle: connections, all: connections))
+    }
+
+    func withConnection<R: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> R) async throws -> R {
+        let connection: SQLiteConnection? = await withCheckedContinuation { (c: CheckedContinuation<SQLiteConnection?, Never>) in
+            let ready: SQLiteConnection?? = state.withLock { s in
+                if s.closed { return .some(nil) }
+                if let conn = s.idle.popLast() { return .some(conn) }
+                s.waiters.append(c)
+                return nil
+            }
+            if let ready { c.resume(returning: ready) }
+        }
+        guard let connection else { throw StoreError(.unavailable, code: "store_closed", "the store is closed") }
+        defer { release(connection) }
+        return try await body(connection)
+    }
+
+    private func release(_ connection: SQLiteConnection) {
+        let waiter: CheckedContinuation<SQLiteConnection?, Never>? = state.withLock { s in
+            if !s.waiters.isEmpty { return s.waiters.removeFirst() }
+            s.idle.append(connection)
+            return nil
+        }
+        waiter?.resume(returning: connection)
+    }
+
+    /// Closes every connection once it is idle; later users get `store_closed`.
+    func close() async throws {
+        let waiters = state.withLock { s in
+            s.closed = true
+            defer { s.waiters.removeAll() }
+            return s.waiters
+        }
+        for w in waiters { w.resume(returning: nil) }
+        // Wait for connections in use to come back, then close them all.
+        while true {
+            let (idle, total) = state.withLock { ($0.idle.count, $0.all.count) }
+            if idle == total { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        for conn in state.withLock({ $0.all }) { try await conn.close() }
+    }
+}
+
+struct SQLiteExecutor: SQLExecutor {
+    let connection: SQLiteConnection
+
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        let data: [SQLiteData] = binds.map {
+            switch $0 {
+            case .null: return .null
+            case .int(let v): return .integer(SQLiteInt64(v))
+            case .double(let v): return .float(v)
+            case .text(let s): return .text(s)
+            }
+        }
+        let rows = try await connection.query(sql, data)
+        return rows.map { row in
+            SQLRow(row.columns.map { col in
+                switch col.data {
+                case .null: return .null
+                case .integer(let v): return .int(Int64(v))
+                case .float(let v): return .double(v)
+                case .text(let s): return .text(s)
+                case .blob(let b): return .text(String(buffer: b))
+                }
+            })
+        }
+    }
+}
+
+final class SQLiteBackend: SQLBackend {
+    let dialect = SQLDialect.sqlite
+    let writer: SQLiteConnectionPool
+    let readers: SQLiteConnectionPool
+    let logger: Logger
+
+    private init(writer: SQLiteConnectionPool, readers: SQLiteConnectionPool, logger: Logger) {
+        self.writer = writer
+        self.readers = readers
+        self.logger = logger
+    }
+
+    static func open(path: String, logger: Logger) async throws -> SQLiteBackend {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let writer = try await connect(path: path, logger: logger)
+        do {
+            // journal_mode is persistent in the file; set it before anything else touches it.
+            _ = try await writer.query("PRAGMA journal_mode=WAL")
+            try await migrate(SQLiteExecutor(connection: writer), logger: logger)
+        } catch {
+            try? await writer.close()
+            throw error
+        }
+        var readers: [SQLiteConnection] = []
+        for _ in 0..<2 { readers.append(try await connect(path: path, logger: logger)) }
+        return SQLiteBackend(writer: SQLiteConnectionPool([writer]), readers: SQLiteConnectionPool(readers), logger: logger)
+    }
+
+    private static func connect(path: String, logger: Logger) async throws -> SQLiteConnection {
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        do {
+            for pragma in ["PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL"] {
+                _ = try await connection.query(pragma)
+            }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    private static func migrate(_ ex: SQLiteExecutor, logger: Logger) async throws {
+        try await ex.execute("BEGIN IMMEDIATE")
+        do {
+            try await ex.execute(Schema.createMigrationsTable(.sqlite))
+            let applied = Set(try await ex.query("SELECT version FROM schema_migrations", []).map { $0.int(0) })
+            for m in Schema.migrations(for: .sqlite) where !applied.contains(m.version) {
+                logger.info("applying schema migration", metadata: ["version": "\(m.version)", "name": "\(m.name)"])
+                for statement in m.statements { try await ex.execute(statement) }
+                try await ex.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                                     [.int(m.version), .text(m.name), .date(Date())])
+            }
+            try await ex.execute("COMMIT")
+        } catch {
+            try? await ex.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    func write<R: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> R) async throws -> R {
+        try await writer.withConnection { conn in
+            let ex = SQLiteExecutor(connection: conn)
+            try await ex.execute("BEGIN IMMEDIATE")
+            do {
+                let value = try await body(ex)
+                try await ex.execute("COMMIT")
+                return value
+            } catch {
+                // After a failed COMMIT the transaction may still be open; ROLLBACK either way.
+                try? await ex.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    func read<R: Sendable>(snapshot: Bool, _ body: @escaping @Sendable (any SQLExecutor) async throws -> R) async throws -> R {
+        try await readers.withConnection { conn in
+            let ex = SQLiteExecutor(connection: conn)
+            guard snapshot else { return try await body(ex) }
+            try await ex.execute("BEGIN")
+            do {
+                let value = try await body(ex)
+                try await ex.execute("COMMIT")
+                return value
+            } catch {
+                try? await ex.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    func classify(_ error: any Error) -> SQLFailure {
+        guard let e = error as? SQLiteError else { return .other("\(error)") }
+        switch e.reason {
+        case .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraint:
+            // e.g. "UNIQUE constraint failed: trunks.domain_name"
+            let m = e.message
+            if m.contains("trunks.domain_name") { return .unique(constraint: "trunks_domain_name_key") }
+            if m.contains("credentials.trunk_sid, credentials.user_name") { return .unique(constraint: "credentials_trunk_user_key") }
+            if m.contains("phone_numbers.phone_number") { return .unique(constraint: "phone_numbers_number_key") }
+            if m.contains("FOREIGN KEY") { return .foreignKey }
+            if m.contains("UNIQUE") || e.reason == .constraintPrimaryKeyFailed { return .unique(constraint: "primary_key") }
+            return .other("SQLite: \(e.message)")
+        case .constraintForeignKeyFailed:
+            return .foreignKey
+        default:
+            return .other("SQLite: \(e.reason): \(e.message)")
+        }
+    }
+
+    func ping() async -> Bool {
+        do {
+            return try await read(snapshot: false) { ex in try await ex.scalarInt("SELECT 1") == 1 }
+        } catch {
+            return false
+        }
+    }
+
+    func close() async throws {
+        try await readers.close()
+        try await writer.close()
+    }
+}
