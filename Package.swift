@@ -138,6 +138,38 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TrunkgateIntegrationTests",
+            dependencies: [
+                "TrunkgateEdge", "TrunkgateStore", "TrunkgateAPI", "TrunkgateModel", "SIPTransport", "SIPTransaction",
+                "SIPDigest", "SIPMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TrunkgateStoreTests",
+            dependencies: ["TrunkgateStore", "TrunkgateModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TrunkgateAPITests",
+            dependencies: [
+                "TrunkgateAPI", "TrunkgateStore", "TrunkgateModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "TrunkgateModelTests",
             dependencies: ["TrunkgateModel"],
             swiftSettings: strict

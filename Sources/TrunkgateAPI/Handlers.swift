@@ -313,7 +313,7 @@ enum Handlers {
     // MARK: IP ACLs
 
     static func createACL(_ call: APICall) async throws -> Response {
-        let name = try Rules.text(try call.json.string("name", required: true) ?? "", max: 120, field: "name", required: true)
+        let name = try Rules.aclName(try call.json.string("name", required: true) ?? "")
         let stored = try await call.store.createIPACL(IPACL(accountSid: call.accountSid, name: name), limits: call.options.limits)
         return try created(call, stored, sid: stored.sid)
     }
@@ -329,7 +329,7 @@ enum Handlers {
 
     static func updateACL(_ call: APICall) async throws -> Response {
         var acl = try await requireACL(call)
-        let name = try Rules.text(try call.json.string("name", required: true) ?? "", max: 120, field: "name", required: true)
+        let name = try Rules.aclName(try call.json.string("name", required: true) ?? "")
         guard name != acl.name else { return try Reply.json(.ok, acl) }
         acl.name = name
         return try Reply.json(.ok, try await call.store.updateIPACL(acl))
@@ -385,6 +385,10 @@ enum Handlers {
 
     static func listAuthEvents(_ call: APICall) async throws -> Response {
         let page = try call.pageRequest()
+        // Auth events page by their sequence number (newest first), not by sid.
+        if let after = page.after, (Int64(after) ?? 0) <= 0 {
+            throw APIError.badRequest("invalid_page_token", "page_token is not a token this API issued", field: "page_token")
+        }
         var q = AuthEventQuery(accountSid: call.accountSid)
         q.trunkSid = call.query("trunk_sid")
         if let ip = call.query("source_ip") {

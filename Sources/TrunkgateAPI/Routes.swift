@@ -123,7 +123,7 @@ public enum APIRoutes {
               .init(name: "result", description: "allowed, challenged or rejected.", schema: Schemas.str(oneOf: ["allowed", "challenged", "rejected"])),
               .init(name: "reason", description: "e.g. wrong_password, ip_not_in_acl, locked_out.", schema: Schemas.str()),
               .init(name: "since", description: "RFC 3339 time; events at or after it.", schema: Schemas.str(format: "date-time")),
-              .init(name: "until", description: "RFC 3339 time; events before it.", schema: Schemas.str(format: "date-time")),
+              .init(name: "until", description: "RFC 3339 time; events at or before it.", schema: Schemas.str(format: "date-time")),
           ], schema: "AuthEventList", Handlers.listAuthEvents),
         r(.get, "\(account)/lockouts", "listLockouts", "List source IPs locked out of the account's trunks", tag: "lockouts", query: pageQuery,
           schema: "LockoutList", Handlers.listLockouts),

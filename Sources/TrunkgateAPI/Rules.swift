@@ -13,6 +13,12 @@ enum Rules {
         return v
     }
 
+    /// An IP ACL's `name`: 1-120 characters without control characters.
+    static func aclName(_ s: String) throws(ValidationError) -> String {
+        guard !s.isEmpty else { throw ValidationError("invalid_name", "name must be 1-120 characters", field: "name") }
+        return try text(s, max: 120, field: "name")
+    }
+
     static func password(_ s: String) throws(ValidationError) {
         try Validation.password(s)
         guard (12...128).contains(s.unicodeScalars.count) else {

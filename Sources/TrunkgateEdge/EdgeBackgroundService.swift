@@ -114,7 +114,10 @@ public struct EdgeBackgroundService: Service {
             let events = handler.authEvents.drain()
             metrics.record(events)
             if !events.isEmpty { try await store.appendAuthEvents(events) }
-            for lockout in handler.lockoutWrites.drain() { try await store.upsertLockout(lockout) }
+            for lockout in handler.lockoutWrites.drain() {
+                try await store.upsertLockout(lockout)
+                handler.authorizer.lockouts.markStored(lockout.ip)
+            }
             let uses = handler.credentialUses.drain()
             if !uses.isEmpty { try await store.recordCredentialUse(uses) }
             for write in handler.registrar.pendingWrites.drain() {

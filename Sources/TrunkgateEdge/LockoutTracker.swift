@@ -30,6 +30,9 @@ public final class LockoutTracker: Sendable {
     private struct Entry {
         var failures: [Date] = []
         var lockedUntil: Date?
+        /// Decided here and not yet written to the store: the store's view
+        /// (``synchronize(active:now:)``) must not lift it before ``markStored(_:)``.
+        var awaitingStore = false
     }
 
     private final class Shard: Sendable {
@@ -79,6 +82,7 @@ public final class LockoutTracker: Sendable {
             if count >= policy.maxFailures {
                 let until = now.addingTimeInterval(policy.duration)
                 entry.lockedUntil = until
+                entry.awaitingStore = true
                 entry.failures.removeAll()
                 table[ip] = entry
                 return .lockedOut(until: until, failures: count)
@@ -98,6 +102,11 @@ public final class LockoutTracker: Sendable {
         }
     }
 
+    /// The lockout of `ip` decided here is now in the store (from then on the store's view rules).
+    public func markStored(_ ip: String) {
+        shard(ip).lock.withLock { table in table[ip]?.awaitingStore = false }
+    }
+
     /// Clears an IP (the API's `DELETE lockouts/{ip}`).
     public func clear(_ ip: String) {
         shard(ip).lock.withLock { table in
@@ -111,6 +120,7 @@ public final class LockoutTracker: Sendable {
         for shard in shards {
             shard.lock.withLock { table in
                 for (ip, entry) in table where entry.lockedUntil != nil && active[ip] == nil {
+                    if entry.awaitingStore { continue }
                     table[ip]?.lockedUntil = nil
                 }
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrunkgateAPI
 import TrunkgateModel
 
 /// `trunkgate accounts create --name NAME` (SPEC §4): bootstraps an account and its first API
@@ -32,8 +33,9 @@ struct AccountsCommand: AsyncParsableCommand {
             }
             let (store, _) = try await store.open()
             let account = Account(name: trimmed)
-            let token = APIToken.generate()
-            let key = APIToken.makeKey(accountSid: account.sid, token: token)
+            // A self-identifying token (`tg_<key sid>_<secret>`), so `Authorization: Bearer <token>`
+            // alone names the key; the store keeps only its salted hash.
+            let (key, token) = APICredentials.issue(accountSid: account.sid)
             do {
                 try await store.createAccount(account, key: key)
                 try await store.close()

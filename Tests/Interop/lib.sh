@@ -12,6 +12,7 @@ TRUNKGATE_BIN=${TRUNKGATE_BIN:-$REPO_DIR/.build/debug/trunkgate}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/trunkgate-interop.XXXXXX")
 SERVER_PID=
 SERVER_LOG=$WORK/server.log
+SERVER_LOG_OFFSET=1
 PORT=
 API_PORT=
 API_KEY=
@@ -65,11 +66,16 @@ sys.exit("no free port found")
 EOF
 }
 
+# This server run's part of the (appended) server log.
+server_log() { tail -c "+$SERVER_LOG_OFFSET" "$SERVER_LOG" 2>/dev/null || true; }
+
 # Starts `trunkgate serve` in the background and waits (at most 30 s) for its listening line.
 start_server() {
     [ -x "$TRUNKGATE_BIN" ] || fail "no trunkgate binary at $TRUNKGATE_BIN (build first)"
     [ -n "$PORT" ] || PORT=$(free_port)
     [ -n "$API_PORT" ] || API_PORT=$(free_port)
+    # The log is appended to (a test may restart the server): look only at this run's part.
+    SERVER_LOG_OFFSET=$(($(stat -c %s "$SERVER_LOG" 2>/dev/null || echo 0) + 1))
     "$TRUNKGATE_BIN" serve \
         --sip "udp:127.0.0.1:$PORT" --sip "tcp:127.0.0.1:$PORT" \
         --sip "udp:[::1]:$PORT" --sip "tcp:[::1]:$PORT" \
@@ -77,7 +83,7 @@ start_server() {
         --data "$WORK/data" --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 300); do
-        if grep -q "SIP listening on" "$SERVER_LOG" && grep -q "API listening" "$SERVER_LOG"; then
+        if grep -q "SIP listening on" <(server_log) && grep -q "API listening" <(server_log); then
             return 0
         fi
         kill -0 "$SERVER_PID" 2>/dev/null || fail "trunkgate serve exited during start-up"
@@ -101,7 +107,7 @@ stop_server() {
     [ -n "$status" ] || fail "trunkgate serve still running 10 s after SIGTERM"
     SERVER_PID=
     [ "$status" -eq 0 ] || fail "trunkgate serve exited with status $status after SIGTERM"
-    grep -q "SIP stopped" "$SERVER_LOG" || fail "no 'SIP stopped' in the server log after SIGTERM"
+    grep -q "SIP stopped" <(server_log) || fail "no 'SIP stopped' in the server log after SIGTERM"
 }
 
 # Creates an account and its first key with the admin CLI (same data directory as the server);
