@@ -134,7 +134,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TrunkgateEdgeTests",
-            dependencies: ["TrunkgateEdge", "TrunkgateModel", "SIPDigest", "SIPMessage", "SIPTransaction"],
+            dependencies: [
+                "TrunkgateEdge", "TrunkgateModel", "SIPDigest", "SIPMessage", "SIPTransaction",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

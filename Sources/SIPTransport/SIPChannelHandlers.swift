@@ -10,10 +10,17 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     private let handler: any SIPMessageHandler
     private let logger: Logger
     private var localAddress: SocketAddress?
+    /// Event loops that parse and handle datagrams in turn. One busy peer (a trunk's SBC, a
+    /// load generator) sends from one address and port, so SO_REUSEPORT puts all of its
+    /// traffic on one socket and one loop; handing the work round-robin to every loop uses
+    /// all cores while the socket's own loop only reads and writes.
+    private let workers: [any EventLoop]
+    private var nextWorker = 0
 
-    init(handler: any SIPMessageHandler, logger: Logger) {
+    init(handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = []) {
         self.handler = handler
         self.logger = logger
+        self.workers = workers
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -32,18 +39,34 @@ final class SIPDatagramHandler: ChannelInboundHandler {
             local = destination
             local?.port = localAddress?.port
         }
+        let (handler, logger, channel, source, local2) = (self.handler, self.logger, context.channel, envelope.remoteAddress, local)
+        if workers.count > 1 {
+            let worker = workers[nextWorker]
+            nextWorker = (nextWorker + 1) % workers.count
+            if worker !== context.eventLoop {
+                worker.execute { Self.process(bytes, source: source, local: local2, channel: channel, handler: handler, logger: logger) }
+                return
+            }
+        }
+        Self.process(bytes, source: source, local: local, channel: channel, handler: handler, logger: logger)
+    }
+
+    private static func process(
+        _ bytes: [UInt8], source: SocketAddress, local: SocketAddress?, channel: any Channel,
+        handler: any SIPMessageHandler, logger: Logger
+    ) {
         do {
             var message = try SIPMessage.parse(bytes, framing: .datagram)
             let requestContext = SIPRequestContext.inbound(
-                &message, transport: .udp, source: envelope.remoteAddress, local: local, channel: context.channel)
+                &message, transport: .udp, source: source, local: local, channel: channel)
             handler.handle(message, context: requestContext)
         } catch {
             logger.debug(
                 "unparseable datagram",
-                metadata: ["source": "\(envelope.remoteAddress)", "error": "\(error)", "bytes": "\(bytes.count)"])
+                metadata: ["source": "\(source)", "error": "\(error)", "bytes": "\(bytes.count)"])
             let requestContext = SIPRequestContext(
-                transport: .udp, source: envelope.remoteAddress, local: local,
-                responseDestination: envelope.remoteAddress, channel: context.channel)
+                transport: .udp, source: source, local: local,
+                responseDestination: source, channel: channel)
             handler.handleUnparseable(bytes, error: error, context: requestContext)
         }
     }

@@ -24,6 +24,9 @@ public struct SIPTransportConfiguration: Sendable {
     /// UDP sockets per UDP listener, all bound to the same address with SO_REUSEPORT so the
     /// kernel spreads datagrams over them; nil means one per event loop (one per core).
     public var udpSocketsPerListener: Int?
+    /// Parse and handle datagrams on every event loop in turn, not only on the loop of the
+    /// socket they arrived on (see ``SIPDatagramHandler``).
+    public var spreadDatagramsOverLoops = true
     /// The server certificate and key for `tls:` listeners (RFC 3261 §26.3.1).
     public var tls: NIOSSLContext?
 
@@ -163,7 +166,8 @@ public final class SIPListeners: Sendable {
                 let channel = try await bootstrap.channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            SIPDatagramHandler(handler: handler, logger: logger))
+                            SIPDatagramHandler(handler: handler, logger: logger,
+                                               workers: configuration.spreadDatagramsOverLoops ? loops : []))
                     }
                 }.bind(to: socket).get()
                 channels.append(channel)

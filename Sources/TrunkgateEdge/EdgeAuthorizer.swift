@@ -2,6 +2,7 @@ public import Foundation
 public import SIPDigest
 public import SIPMessage
 public import TrunkgateModel
+import Synchronization
 
 /// Who a request came from, as the transport saw it.
 public struct RequestSource: Sendable, Hashable {
@@ -49,6 +50,8 @@ public struct EdgeAuthorizer: Sendable {
     /// Bind nonces to the source IP too (off by default: cloud platforms' egress addresses
     /// change between a challenge and its answer).
     public var bindNonceToSourceIP: Bool
+    /// Challenge policies by realm and algorithm list (building one hashes the opaque value).
+    private let policies = ChallengePolicyCache()
 
     public init(authenticator: DigestAuthenticator, lockouts: LockoutTracker, bindNonceToSourceIP: Bool = false) {
         self.authenticator = authenticator
@@ -105,11 +108,7 @@ public struct EdgeAuthorizer: Sendable {
             }
         }
 
-        let policy: DigestChallengePolicy
-        do {
-            let algorithms = trunk.trunk.digestAlgorithms.compactMap { DigestAlgorithm(token: $0) }
-            policy = try DigestChallengePolicy(realm: trunk.trunk.realm, algorithms: algorithms.isEmpty ? DigestChallengePolicy.defaultAlgorithms : algorithms)
-        } catch {
+        guard let policy = policies.policy(realm: trunk.trunk.realm, algorithms: trunk.trunk.digestAlgorithms) else {
             return finish(.reject(status: 500, reason: "Server Internal Error"), .rejected, "trunk_misconfigured")
         }
         let binding = NonceBinding(trunk: trunk.trunk.sid, sourceIP: bindNonceToSourceIP ? source.ip : nil)
@@ -153,5 +152,30 @@ public struct EdgeAuthorizer: Sendable {
                 }
             }
         }
+    }
+}
+
+/// Challenge policies, built once per (realm, algorithms) and then shared.
+final class ChallengePolicyCache: Sendable {
+    private struct Key: Hashable {
+        var realm: String
+        var algorithms: [String]
+    }
+
+    private let cache = Mutex<[Key: DigestChallengePolicy]>([:])
+    private let limit = 100_000
+
+    func policy(realm: String, algorithms: [String]) -> DigestChallengePolicy? {
+        let key = Key(realm: realm, algorithms: algorithms)
+        if let hit = cache.withLock({ $0[key] }) { return hit }
+        let parsed = algorithms.compactMap { DigestAlgorithm(token: $0) }
+        guard let policy = try? DigestChallengePolicy(realm: realm, algorithms: parsed.isEmpty ? DigestChallengePolicy.defaultAlgorithms : parsed) else {
+            return nil
+        }
+        cache.withLock { table in
+            if table.count >= limit { table.removeAll(keepingCapacity: true) }  // bounded
+            table[key] = policy
+        }
+        return policy
     }
 }

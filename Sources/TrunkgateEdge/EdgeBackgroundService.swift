@@ -120,12 +120,8 @@ public struct EdgeBackgroundService: Service {
             }
             let uses = handler.credentialUses.drain()
             if !uses.isEmpty { try await store.recordCredentialUse(uses) }
-            for write in handler.registrar.pendingWrites.drain() {
-                switch write {
-                case .upsert(let b): try await store.upsertRegistration(b)
-                case .delete(let trunk, let aor, let contact): try await store.deleteRegistrations(trunk: trunk, aor: aor, contact: contact)
-                }
-            }
+            let writes = handler.registrar.pendingWrites.drain()
+            if !writes.isEmpty { try await store.applyRegistrationWrites(writes) }
         } catch {
             logger.warning("edge flush failed", metadata: ["error": "\(error)"])
         }

@@ -16,10 +16,7 @@ public final class Registrar: Sendable {
         public init() {}
     }
 
-    public enum Write: Sendable {
-        case upsert(RegistrationBinding)
-        case delete(trunk: String, aor: String, contact: String?)
-    }
+    public typealias Write = RegistrationWrite
 
     public enum Result: Sendable {
         /// 200 OK with these Contact values (each with `;expires=`).

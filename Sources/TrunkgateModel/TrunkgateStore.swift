@@ -78,6 +78,8 @@ public protocol TrunkgateStore: Sendable {
     func deleteRegistrations(trunk: String, aor: String, contact: String?) async throws(StoreError)
     func registrations(account: String, trunk: String?, page: PageRequest) async throws(StoreError) -> Page<RegistrationBinding>
     func activeRegistrations(now: Date) async throws(StoreError) -> [RegistrationBinding]
+    /// A batch of registrar writes, in order, as one transaction.
+    func applyRegistrationWrites(_ writes: [RegistrationWrite]) async throws(StoreError)
 
     // The edge's configuration and its change feed
     func loadEdgeConfiguration() async throws(StoreError) -> EdgeConfiguration
@@ -109,4 +111,11 @@ public struct ConfigChange: Sendable, Hashable {
         self.trunkSid = trunkSid
         self.kind = kind
     }
+}
+
+/// One write of the registrar's write-behind queue.
+public enum RegistrationWrite: Sendable, Hashable {
+    case upsert(RegistrationBinding)
+    /// Removes the binding with `contact`, or every binding of the AOR when nil.
+    case delete(trunk: String, aor: String, contact: String?)
 }

@@ -727,31 +727,40 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
     // MARK: - Registrar bindings
 
     public func upsertRegistration(_ binding: RegistrationBinding) async throws(StoreError) {
-        let b = binding
-        try await write { tx in
-            try await tx.execute(
-                """
-                INSERT INTO registrations (sid, account_sid, trunk_sid, aor, contact, expires_at, q, call_id, cseq, credential_sid, source_ip,
-                                           source_port, transport, user_agent, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (trunk_sid, aor, contact) DO UPDATE SET
-                    expires_at = excluded.expires_at, q = excluded.q, call_id = excluded.call_id, cseq = excluded.cseq,
-                    credential_sid = excluded.credential_sid, source_ip = excluded.source_ip, source_port = excluded.source_port,
-                    transport = excluded.transport, user_agent = excluded.user_agent, updated_at = excluded.updated_at
-                """,
-                [.text(b.sid), .text(b.accountSid), .text(b.trunkSid), .text(b.aor), .text(b.contact), .date(b.expiresAt), .int(b.q),
-                 .text(b.callID), .int(b.cseq), .opt(b.credentialSid), .text(b.sourceIP), .int(b.sourcePort), .text(b.transport),
-                 .opt(b.userAgent), .date(b.updatedAt)])
-        }
+        try await applyRegistrationWrites([.upsert(binding)])
     }
 
     public func deleteRegistrations(trunk: String, aor: String, contact: String?) async throws(StoreError) {
+        try await applyRegistrationWrites([.delete(trunk: trunk, aor: aor, contact: contact)])
+    }
+
+    /// The registrar's write-behind batch in one transaction: one commit per flush, not one per
+    /// REGISTER (a commit costs a WAL write and, on SQLite, an fsync).
+    public func applyRegistrationWrites(_ writes: [RegistrationWrite]) async throws(StoreError) {
+        guard !writes.isEmpty else { return }
         try await write { tx in
-            if let contact {
-                try await tx.execute("DELETE FROM registrations WHERE trunk_sid = ? AND aor = ? AND contact = ?",
-                                     [.text(trunk), .text(aor), .text(contact)])
-            } else {
-                try await tx.execute("DELETE FROM registrations WHERE trunk_sid = ? AND aor = ?", [.text(trunk), .text(aor)])
+            for w in writes {
+                switch w {
+                case .upsert(let b):
+                    try await tx.execute(
+                        """
+                        INSERT INTO registrations (sid, account_sid, trunk_sid, aor, contact, expires_at, q, call_id, cseq, credential_sid, source_ip,
+                                                   source_port, transport, user_agent, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (trunk_sid, aor, contact) DO UPDATE SET
+                            expires_at = excluded.expires_at, q = excluded.q, call_id = excluded.call_id, cseq = excluded.cseq,
+                            credential_sid = excluded.credential_sid, source_ip = excluded.source_ip, source_port = excluded.source_port,
+                            transport = excluded.transport, user_agent = excluded.user_agent, updated_at = excluded.updated_at
+                        """,
+                        [.text(b.sid), .text(b.accountSid), .text(b.trunkSid), .text(b.aor), .text(b.contact), .date(b.expiresAt), .int(b.q),
+                         .text(b.callID), .int(b.cseq), .opt(b.credentialSid), .text(b.sourceIP), .int(b.sourcePort), .text(b.transport),
+                         .opt(b.userAgent), .date(b.updatedAt)])
+                case .delete(let trunk, let aor, let contact?):
+                    try await tx.execute("DELETE FROM registrations WHERE trunk_sid = ? AND aor = ? AND contact = ?",
+                                         [.text(trunk), .text(aor), .text(contact)])
+                case .delete(let trunk, let aor, nil):
+                    try await tx.execute("DELETE FROM registrations WHERE trunk_sid = ? AND aor = ?", [.text(trunk), .text(aor)])
+                }
             }
         }
     }

@@ -18,11 +18,23 @@ API_PORT=
 API_KEY=
 API_TOKEN=
 ACCOUNT_SID=
+# The server's data directory and, when set, its --database URL (e.g. from start_postgres).
+DATA_DIR=$WORK/data
+DATABASE_URL=
+# More `trunkgate serve` processes of this test (e.g. a second node), killed at the end.
+EXTRA_PIDS=()
+# The PostgreSQL of start_postgres: its directory and pg_ctl command prefix.
+PG_DIR=
+PG_CTL=()
 
 cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
+    local pid
+    for pid in "$SERVER_PID" "${EXTRA_PIDS[@]}"; do
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    stop_postgres
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -80,7 +92,7 @@ start_server() {
         --sip "udp:127.0.0.1:$PORT" --sip "tcp:127.0.0.1:$PORT" \
         --sip "udp:[::1]:$PORT" --sip "tcp:[::1]:$PORT" \
         --api "127.0.0.1:$API_PORT" \
-        --data "$WORK/data" --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
+        --data "$DATA_DIR" ${DATABASE_URL:+--database "$DATABASE_URL"} --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 300); do
         if grep -q "SIP listening on" <(server_log) && grep -q "API listening" <(server_log); then
@@ -114,7 +126,8 @@ stop_server() {
 # sets ACCOUNT_SID, API_KEY and API_TOKEN.
 create_account() {
     local out
-    out=$("$TRUNKGATE_BIN" accounts create --name "${1:-interop}" --data "$WORK/data") || fail "accounts create failed: $out"
+    out=$("$TRUNKGATE_BIN" accounts create --name "${1:-interop}" --data "$DATA_DIR" ${DATABASE_URL:+--database "$DATABASE_URL"}) ||
+        fail "accounts create failed: $out"
     ACCOUNT_SID=$(jq -r .account_sid <<<"$out")
     API_KEY=$(jq -r .key <<<"$out")
     API_TOKEN=$(jq -r .token <<<"$out")
@@ -244,3 +257,61 @@ sipp_ok() {
 }
 
 require_sipp() { command -v sipp >/dev/null || skip "sipp not installed (Debian package sip-tester)"; }
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+# start_postgres: a throwaway PostgreSQL (initdb into a temporary directory, trust auth, a free
+# port on 127.0.0.1, no fsync: only trunkgate is ever killed, never PostgreSQL), like the Swift
+# test suites' PostgresTestServer; sets DATABASE_URL. As root it runs as the `postgres` user
+# (created when missing). Stopped (immediate) and removed by cleanup. Skips the test when the
+# server binaries are not installed (Debian package postgresql).
+start_postgres() {
+    local bin=${TRUNKGATE_PG_BIN:-}
+    if [ -z "$bin" ]; then
+        bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+        [ -n "$bin" ] || bin=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+    fi
+    [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ] || skip "PostgreSQL server binaries not installed (Debian package postgresql)"
+    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/trunkgate-interop-pg.XXXXXX")
+    local as=()
+    if [ "$(id -u)" -eq 0 ]; then
+        id -u postgres >/dev/null 2>&1 ||
+            useradd --system --no-create-home --shell /usr/sbin/nologin postgres >/dev/null 2>&1 || fail "cannot create the postgres user"
+        chown postgres "$PG_DIR"
+        as=(runuser -u postgres --)
+    fi
+    "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
+        fail "initdb failed: $(tail -n 5 "$PG_DIR/initdb.log")"
+    local port=
+    for _ in 1 2 3 4 5; do
+        port=$(free_port)
+        if "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+            -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            start >"$PG_DIR/pg_ctl.log" 2>&1; then
+            PG_CTL=("${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data")
+            break
+        fi
+        port=
+    done
+    [ -n "$port" ] || fail "PostgreSQL did not start: $(tail -n 5 "$PG_DIR/server.log" 2>/dev/null)"
+    # Should this test be killed before its cleanup runs, a watchdog stops the server once the
+    # test's shell is gone.
+    local stop
+    printf -v stop '%q ' "${PG_CTL[@]}"
+    setsid bash -c "while kill -0 $$ 2>/dev/null; do sleep 1; done; $stop -m immediate stop >/dev/null 2>&1; rm -rf '$PG_DIR'" \
+        </dev/null >/dev/null 2>&1 &
+    "${as[@]}" "$bin/createdb" -h "$PG_DIR" -p "$port" -U postgres trunkgate >"$PG_DIR/createdb.log" 2>&1 ||
+        fail "createdb failed: $(cat "$PG_DIR/createdb.log")"
+    DATABASE_URL="postgres://postgres@127.0.0.1:$port/trunkgate?sslmode=disable"
+}
+
+stop_postgres() {
+    if ((${#PG_CTL[@]})); then
+        "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true
+        PG_CTL=()
+    fi
+    if [ -n "$PG_DIR" ]; then
+        rm -rf "$PG_DIR"
+        PG_DIR=
+    fi
+}

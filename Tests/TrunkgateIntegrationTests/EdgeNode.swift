@@ -66,7 +66,7 @@ final class EdgeNode: Sendable {
                                                    configuration: .init(nonceLifetimeSeconds: nonceLifetime)),
                 lockouts: LockoutTracker(policy: lockout)),
             registrar: Registrar(),
-            transactions: ServerTransactionTable(scheduler: EventLoopTimerScheduler(group: loops)),
+            transactions: ServerTransactionTable(scheduler: TimerWheelScheduler(loop: loops.next())),
             logger: logger)
         self.handler = handler
         try await EdgeBackgroundService.loadInitialState(store: store, handler: handler)
