@@ -92,7 +92,8 @@ public final class SIPListeners: Sendable {
         configuration: SIPTransportConfiguration,
         handler: any SIPMessageHandler,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger
+        logger: Logger,
+        outbound: SIPOutboundSockets? = nil
     ) async throws -> SIPListeners {
         guard !configuration.addresses.isEmpty else { throw SIPTransportError.noAddresses }
         if configuration.tls == nil, let tls = configuration.addresses.first(where: { $0.transport == .tls }) {
@@ -107,6 +108,7 @@ public final class SIPListeners: Sendable {
                 switch address.transport {
                 case .udp:
                     bound = try await bindUDP(address, configuration, handler, group, logger)
+                    outbound?.register(bound)
                 case .tcp, .tls:
                     bound = [try await bindTCP(address, configuration, handler, group, logger, connections)]
                 }
@@ -115,6 +117,7 @@ public final class SIPListeners: Sendable {
                     SIPBoundListener(configured: address, localAddress: bound[0].localAddress!, sockets: bound.count))
             }
         } catch {
+            outbound?.clear()
             for channel in channels { try? await channel.close() }
             throw error
         }

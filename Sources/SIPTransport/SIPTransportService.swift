@@ -13,14 +13,18 @@ public struct SIPTransportService: Service, CustomStringConvertible {
     public let logger: Logger
     /// Called once the listeners are bound, with what they are bound to.
     public let onListening: (@Sendable ([SIPBoundListener]) -> Void)?
+    /// Receives the UDP listener sockets, for requests the edge sends itself.
+    public let outbound: SIPOutboundSockets?
 
     public init(
         configuration: SIPTransportConfiguration,
         handler: any SIPMessageHandler,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
-        onListening: (@Sendable ([SIPBoundListener]) -> Void)? = nil
+        onListening: (@Sendable ([SIPBoundListener]) -> Void)? = nil,
+        outbound: SIPOutboundSockets? = nil
     ) {
+        self.outbound = outbound
         self.configuration = configuration
         self.handler = handler
         self.group = group
@@ -34,7 +38,7 @@ public struct SIPTransportService: Service, CustomStringConvertible {
 
     public func run() async throws {
         let listeners = try await SIPListeners.bind(
-            configuration: configuration, handler: handler, group: group, logger: logger)
+            configuration: configuration, handler: handler, group: group, logger: logger, outbound: outbound)
         logger.info("SIP listening on \(listeners.listeners.map(\.description).joined(separator: ", "))")
         onListening?(listeners.listeners)
         do {

@@ -30,6 +30,8 @@ public final class EdgeRequestHandler: SIPMessageHandler {
     public let lockoutWrites: BatchQueue<Lockout>
     public let credentialUses: CredentialUseRecorder
     public let options: Options
+    /// The B2BUA for calls; nil when no carrier is configured (INVITEs then get 501).
+    public let calls: CallManager?
     private let validator = SIPRequestValidator()
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -40,8 +42,9 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         transactions: ServerTransactionTable, authEvents: BatchQueue<AuthEvent> = BatchQueue(capacity: 100_000),
         lockoutWrites: BatchQueue<Lockout> = BatchQueue(capacity: 10_000),
         credentialUses: CredentialUseRecorder = CredentialUseRecorder(),
-        options: Options = Options(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        options: Options = Options(), calls: CallManager? = nil, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.calls = calls
         self.configuration = configuration
         self.authorizer = authorizer
         self.registrar = registrar
@@ -61,7 +64,8 @@ public final class EdgeRequestHandler: SIPMessageHandler {
 
     public func handle(_ message: SIPMessage, context: SIPRequestContext) {
         guard let method = message.method else {
-            return  // responses: no client transactions on this edge yet
+            calls?.handleResponse(message)  // anything else is a stray response: dropped
+            return
         }
         counters.countRequest(method: method, transport: context.transport)
         // Message-level refusals are answered statelessly.
@@ -80,11 +84,19 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             counters.retransmissionsAbsorbed.add(1, ordering: .relaxed)
             if let resend { context.send(bytes: resend) }
             return
-        case .ackAbsorbed, .strayACK:
+        case .ackAbsorbed:
+            return
+        case .strayACK:
+            calls?.handleACK(message)  // the ACK for a 2xx of a call, relayed end to end
             return
         case .overloaded:
             counters.overloaded.add(1, ordering: .relaxed)
             context.send(response(to: message, status: 503, reason: "Service Unavailable", headers: [SIPHeader(.retryAfter, "5")]))
+            return
+        }
+        // Requests inside a call (BYE from either side, CANCEL) belong to the B2BUA; the dialog
+        // was authenticated when it was set up, and the carrier's BYE has no trunk to resolve.
+        if let calls, method == "CANCEL" || message.to?.tag != nil, calls.handleInDialog(message, key: key, context: context) {
             return
         }
 
@@ -126,8 +138,11 @@ public final class EdgeRequestHandler: SIPMessageHandler {
                 return
             case "CANCEL":
                 reply(481, "Call/Transaction Does Not Exist")
+            case "INVITE" where calls != nil && message.to?.tag == nil:
+                let caller = CallerAuthentication(authType: trunk.trunk.authType.rawValue, user: credential?.userName, sourceIP: source.ip)
+                calls?.startOutbound(message, key: key, context: context, trunk: trunk.trunk, caller: caller)
             default:
-                // Calls are routed by the B2BUA (not part of this edge build yet): say so plainly.
+                // Without a carrier (--carrier) there is nowhere to route a call: say so plainly.
                 reply(501, "Not Implemented", [SIPHeader(.allow, "OPTIONS, REGISTER")])
             }
         }

@@ -59,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Domain under which trunk domains live by default (<trunk_sid>.<edge-domain>; default trunks.invalid).")
     var edgeDomain: String?
 
-    @Option(help: ArgumentHelp("The PSTN carrier gateway (sip:HOST:PORT). Calls are not routed by this build; the value is checked and logged.", valueName: "uri"))
+    @Option(help: ArgumentHelp("The PSTN carrier gateway (sip:HOST:PORT, reached over UDP): authenticated INVITEs to trunk domains are routed to it. Without it, INVITEs get 501.", valueName: "uri"))
     var carrier: String?
 
     @Option(help: "Failed credential checks from one source IP within --lockout-window that lock it out (default 10).")
@@ -137,9 +137,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let (apiHost, apiPort) = try Self.hostPort(setting(api, "API") ?? "127.0.0.1:8080")
         let edgeDomainName = setting(edgeDomain, "EDGE_DOMAIN") ?? "trunks.invalid"
+        var carrierRoute: (uri: SIPURI, address: SocketAddress)?
         if let carrierText = setting(carrier, "CARRIER") {
-            guard let uri = try? SIPURI(parsing: Substring(carrierText)), uri.scheme == .sip || uri.scheme == .sips, !uri.host.isEmpty else { throw ArgumentParser.ValidationError("--carrier must be a sip: URI like sip:203.0.113.10:5060") }
-            logger.info("carrier gateway configured (outbound calls are not routed by this build)", metadata: ["carrier": "\(carrierText)"])
+            guard let uri = try? SIPURI(parsing: Substring(carrierText)), uri.scheme == .sip, !uri.host.isEmpty else { throw ArgumentParser.ValidationError("--carrier must be a sip: URI like sip:203.0.113.10:5060") }
+            let host = uri.host.hasPrefix("[") ? String(uri.host.dropFirst().dropLast()) : String(uri.host)
+            // Resolved once, at start-up (A/AAAA through the system resolver).
+            guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: uri.port ?? 5060) else {
+                throw ArgumentParser.ValidationError("--carrier: cannot resolve \(host)")
+            }
+            carrierRoute = (uri, address)
+            logger.info("carrier gateway configured", metadata: ["carrier": "\(carrierText)", "address": "\(address)"])
         }
         let lockoutPolicy = LockoutTracker.Policy(
             maxFailures: try number(lockoutThreshold, "LOCKOUT_THRESHOLD", default: 10, range: 1...1_000_000),
@@ -162,11 +169,20 @@ struct ServeCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
         let authenticator = DigestAuthenticator(
             keys: nonceKeys, configuration: .init(nonceLifetimeSeconds: Int64(lifetime)))
+        let scheduler = TimerWheelScheduler(loop: group.next())
+        let transactions = ServerTransactionTable(scheduler: scheduler)
+        let outboundSockets = SIPOutboundSockets()
+        let calls = carrierRoute.map { route in
+            CallManager(
+                configuration: .init(carrier: route.uri, carrierAddress: route.address, fromDomain: edgeDomainName),
+                sockets: outboundSockets, transactions: transactions, scheduler: scheduler, logger: Logger(label: "trunkgate.calls"))
+        }
         let handler = EdgeRequestHandler(
             configuration: EdgeConfigurationCell(),
             authorizer: EdgeAuthorizer(authenticator: authenticator, lockouts: LockoutTracker(policy: lockoutPolicy)),
             registrar: Registrar(),
-            transactions: ServerTransactionTable(scheduler: TimerWheelScheduler(loop: group.next())),
+            transactions: transactions,
+            calls: calls,
             logger: Logger(label: "trunkgate.edge"))
         do {
             try await EdgeBackgroundService.loadInitialState(store: store, handler: handler)
@@ -182,7 +198,8 @@ struct ServeCommand: AsyncParsableCommand {
         let transport = SIPTransportService(
             configuration: transportConfiguration,
             handler: handler, group: group, logger: Logger(label: "trunkgate.sip"),
-            onListening: { _ in listening.set() })
+            onListening: { _ in listening.set() },
+            outbound: outboundSockets)
         let background = EdgeBackgroundService(store: store, handler: handler, logger: Logger(label: "trunkgate.edge"))
         let apiServer = APIServer(
             store: store,

@@ -1,0 +1,551 @@
+public import Foundation
+public import Logging
+public import NIOCore
+public import SIPMessage
+public import SIPTransaction
+public import SIPTransport
+public import TrunkgateModel
+import Synchronization
+
+/// Outbound calls (customer → PSTN carrier) through the signaling B2BUA (SPEC §3 "Calls").
+///
+/// Each call has two legs: A, the customer's INVITE, for which the edge is the UAS, and B, a
+/// new dialog from the edge to the carrier (own Call-ID, tags, Via, CSeq). Provisional and final
+/// responses are relayed from B to A with their SDP; the ACK for a 2xx is relayed end to end
+/// (B is ACKed when A ACKs, with A's ACK body); BYE from either side ends both legs; CANCEL
+/// from A cancels B and the carrier's 487 goes back to A; no final answer from the carrier within
+/// Timer B ends the A leg with 408. Per-trunk `max_concurrent_calls` and `max_cps` are enforced
+/// (503 + Retry-After).
+///
+/// Call state is in memory, on this node; the whole table sits behind one lock, held only to
+/// update it (sends and timers run outside it). Requests toward the carrier leave from the UDP
+/// listener of the carrier's address family (``SIPOutboundSockets``); requests toward the
+/// customer go back over the flow its INVITE came in on (NAT-friendly, and the only way to reach
+/// a TCP/TLS customer).
+public final class CallManager: Sendable {
+    public struct Configuration: Sendable {
+        /// The carrier gateway (`--carrier`): its URI names the Request-URI host.
+        public var carrier: SIPURI
+        /// Where the carrier's requests go (resolved once at start-up).
+        public var carrierAddress: SocketAddress
+        /// The host part of the From URI on the B leg.
+        public var fromDomain: String
+        public var timers: TransactionTimers
+        /// Live calls on this node, all trunks together; beyond it, 503.
+        public var capacity: Int
+
+        public init(carrier: SIPURI, carrierAddress: SocketAddress, fromDomain: String,
+                    timers: TransactionTimers = .default, capacity: Int = 50_000) {
+            self.carrier = carrier
+            self.carrierAddress = carrierAddress
+            self.fromDomain = fromDomain
+            self.timers = timers
+            self.capacity = capacity
+        }
+    }
+
+    enum Leg: Sendable { case a, b }
+    enum Purpose: Sendable { case invite, cancel, bye }
+    enum Phase: Sendable, Comparable { case calling, early, answered, confirmed }
+
+    /// A client transaction the edge runs on one of the legs.
+    struct Pending: Sendable {
+        var call: UInt64
+        var leg: Leg
+        var purpose: Purpose
+        var tx: ClientTransaction
+    }
+
+    struct Call: Sendable {
+        let id: UInt64
+        let trunkSid: String
+        var phase: Phase = .calling
+        let startedAt: Date
+        var answeredAt: Date?
+        // A leg: the customer's dialog, where the edge is the UAS.
+        let aInvite: SIPMessage
+        let aKey: ServerTransactionKey
+        let aContext: SIPRequestContext
+        let aTag: String
+        let aCallID: String
+        let aFromTag: String
+        var aNextCSeq: UInt32 = 1
+        /// Our 2xx to the INVITE, retransmitted over UDP until A's ACK (RFC 3261 §13.3.1.4).
+        var a2xx: [UInt8]?
+        var a2xxInterval: Duration
+        var a2xxWaited: Duration = .zero
+        // B leg: the edge's dialog with the carrier, where the edge is the UAC.
+        let bLeg: CallLegIdentity
+        let bInvite: SIPMessage
+        var bRemoteTag: String?
+        var bRemoteTarget: String?
+        var bRouteSet: [String] = []
+        var bNextCSeq: UInt32 = 2
+        var bACK: [UInt8]?
+        var cancelled = false
+    }
+
+    struct State {
+        var calls: [UInt64: Call] = [:]
+        var byACallID: [String: UInt64] = [:]
+        var byBCallID: [String: UInt64] = [:]
+        /// Client transactions by `branch|method` (a CANCEL shares its INVITE's branch).
+        var pending: [String: Pending] = [:]
+        var nextID: UInt64 = 1
+        var perTrunk: [String: Int] = [:]
+        /// Calls started per trunk in the current second, for `max_cps`.
+        var cps: [String: (second: Int64, count: Int)] = [:]
+    }
+
+    /// What to do once the lock is released.
+    enum Effect: Sendable {
+        case toCarrier([UInt8])
+        case toCustomer(SIPRequestContext, [UInt8])
+        case respond(ServerTransactionKey, SIPRequestContext, status: Int, SIPMessage)
+        case txTimer(key: String, ClientTransactionTimer, Duration)
+        case a2xxTimer(call: UInt64, Duration)
+        case ended(CallRecord)
+    }
+
+    /// What the log says when a call ends (the CDR fields SPEC §3 lists).
+    public struct CallRecord: Sendable {
+        public var trunkSid: String
+        public var direction = "outbound"
+        public var from: String
+        public var to: String
+        public var startTime: Date
+        public var answerTime: Date?
+        public var endTime: Date
+        public var hangupCause: String
+        public var sipStatus: Int?
+        public var authType: String?
+        public var authUser: String?
+        public var sourceIP: String?
+    }
+
+    public let configuration: Configuration
+    private let sockets: SIPOutboundSockets
+    private let transactions: ServerTransactionTable
+    private let scheduler: any TransactionTimerScheduler
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    private let state = Mutex(State())
+    private let serverHeader: String
+
+    public init(
+        configuration: Configuration, sockets: SIPOutboundSockets, transactions: ServerTransactionTable,
+        scheduler: any TransactionTimerScheduler, serverHeader: String = "trunkgate", logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.sockets = sockets
+        self.transactions = transactions
+        self.scheduler = scheduler
+        self.serverHeader = serverHeader
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Live calls on this node.
+    public var activeCalls: Int { state.withLock { $0.calls.count } }
+
+    // MARK: New calls
+
+    /// An authenticated, out-of-dialog INVITE to a trunk domain: start the B leg to the carrier.
+    public func startOutbound(_ invite: SIPMessage, key: ServerTransactionKey, context: SIPRequestContext,
+                              trunk: Trunk, caller: CallerAuthentication) {
+        let time = now()
+        guard let local = sockets.localAddress(toward: configuration.carrierAddress), let localIP = local.ipAddress, let localPort = local.port else {
+            respond(invite, key: key, context: context, status: 503, reason: "No Route to Carrier", headers: [SIPHeader(.retryAfter, "30")])
+            return
+        }
+        let sentBy = local.protocol == .inet6 ? "[\(localIP)]:\(localPort)" : "\(localIP):\(localPort)"
+        let leg = CallLegIdentity.fresh(sentBy: sentBy, transport: "UDP")
+        let bInvite: SIPMessage
+        do {
+            bInvite = try CallLegRewriter.forwardInvite(invite, to: configuration.carrier, calledUser: nil, leg: leg,
+                                                         caller: caller, fromDomain: configuration.fromDomain)
+        } catch {
+            respond(invite, key: key, context: context, status: error.status, reason: error.reason)
+            return
+        }
+        let aCallID = String(invite.callID ?? "")
+        let second = Int64(time.timeIntervalSince1970.rounded(.down))
+        let admitted = state.withLock { state -> (Int, String)? in
+            if state.calls.count >= configuration.capacity { return (503, "Call Capacity Reached") }
+            if let max = trunk.maxConcurrentCalls, state.perTrunk[trunk.sid, default: 0] >= max {
+                return (503, "Concurrent Call Limit Reached")
+            }
+            if let max = trunk.maxCPS {
+                var window = state.cps[trunk.sid] ?? (second, 0)
+                if window.second != second { window = (second, 0) }
+                if window.count >= max { return (503, "Call Rate Limit Reached") }
+                window.count += 1
+                state.cps[trunk.sid] = window
+            }
+            if state.byACallID[aCallID] != nil { return (482, "Loop Detected") }
+            return nil
+        }
+        if let (status, reason) = admitted {
+            respond(invite, key: key, context: context, status: status, reason: reason,
+                    headers: status == 503 ? [SIPHeader(.retryAfter, reason.hasPrefix("Call Rate") ? "1" : "5")] : [])
+            return
+        }
+        respond(invite, key: key, context: context, status: 100, reason: "Trying")
+
+        var tx = ClientTransaction(kind: .invite, request: bInvite.serialized(), reliable: false, timers: configuration.timers)
+        let started = tx.start()
+        let txKey = "\(leg.branch)|INVITE"
+        let effects = state.withLock { state -> [Effect] in
+            let id = state.nextID
+            state.nextID += 1
+            state.calls[id] = Call(
+                id: id, trunkSid: trunk.sid, startedAt: time, aInvite: invite, aKey: key, aContext: context,
+                aTag: SIPMessage.randomTag(), aCallID: aCallID, aFromTag: String(invite.from?.tag ?? ""),
+                a2xxInterval: configuration.timers.t1, bLeg: leg, bInvite: bInvite)
+            state.byACallID[aCallID] = id
+            state.byBCallID[leg.callID] = id
+            state.perTrunk[trunk.sid, default: 0] += 1
+            state.pending[txKey] = Pending(call: id, leg: .b, purpose: .invite, tx: tx)
+            return Self.effects(of: started, key: txKey, leg: .b, call: nil)
+        }
+        perform(effects)
+    }
+
+    // MARK: Responses
+
+    /// A response that arrived on a listener: true when it belonged to one of our transactions.
+    @discardableResult
+    public func handleResponse(_ response: SIPMessage) -> Bool {
+        guard let branch = response.topVia?.branch, let cseq = response.cseq, let status = response.statusCode else { return false }
+        let txKey = "\(branch)|\(cseq.method)"
+        let effects = state.withLock { state -> [Effect]? in
+            guard var pending = state.pending[txKey] else { return nil }
+            var ack: [UInt8]?
+            if pending.purpose == .invite, status >= 300, let call = state.calls[pending.call] {
+                ack = call.bInvite.makeACK(for: response)?.serialized()
+            }
+            let actions = pending.tx.handle(.response(status: status, ack: ack))
+            state.pending[txKey] = pending
+            let call = state.calls[pending.call]
+            var effects = Self.effects(of: actions, key: txKey, leg: pending.leg, call: call)
+            if actions.terminated { state.pending.removeValue(forKey: txKey) }
+            if actions.passToUser, pending.purpose == .invite {
+                effects += self.inviteResponse(response, status: status, call: pending.call, state: &state)
+            } else if pending.purpose == .invite, (200..<300).contains(status), let call = state.calls[pending.call], let bACK = call.bACK {
+                effects.append(.toCarrier(bACK))  // a retransmitted 2xx after our ACK: ACK again
+            }
+            return effects
+        }
+        guard let effects else { return false }
+        perform(effects)
+        return true
+    }
+
+    /// The B leg's INVITE got a response the TU must act on.
+    private func inviteResponse(_ response: SIPMessage, status: Int, call id: UInt64, state: inout State) -> [Effect] {
+        guard var call = state.calls[id] else { return [] }
+        switch status {
+        case ..<101:
+            return []
+        case ..<200:
+            guard call.phase < .answered else { return [] }
+            call.phase = .early
+            state.calls[id] = call
+            return [.respond(call.aKey, call.aContext, status: status, relay(response, call))]
+        case ..<300:
+            if call.phase >= .answered {
+                // A 2xx retransmission: once A has ACKed, B gets the same ACK again.
+                return call.bACK.map { [.toCarrier($0)] } ?? []
+            }
+            call.phase = .answered
+            call.answeredAt = now()
+            call.bRemoteTag = response.to?.tag.map(String.init)
+            call.bRemoteTarget = response.contacts.first?.address.map { String($0.uri.raw) }
+            call.bRouteSet = response.recordRoutes.reversed().map { String($0.raw) }
+            let relayed = relay(response, call)
+            let reliable = call.aContext.transport.isStream
+            call.a2xx = reliable ? nil : relayed.serialized()
+            state.calls[id] = call
+            var effects: [Effect] = [.respond(call.aKey, call.aContext, status: status, relayed)]
+            if !reliable { effects.append(.a2xxTimer(call: id, call.a2xxInterval)) }
+            return effects
+        default:
+            guard call.phase < .answered else { return [] }
+            var effects: [Effect] = [.respond(call.aKey, call.aContext, status: status, relay(response, call))]
+            effects.append(.ended(end(id, state: &state, cause: call.cancelled ? "originator_cancel" : "far_end_rejected", status: status)))
+            return effects
+        }
+    }
+
+    private func relay(_ response: SIPMessage, _ call: Call) -> SIPMessage {
+        var out = CallLegRewriter.relayResponse(response, toRequest: call.aInvite, aLegTag: call.aTag, contact: aContact(call))
+        try? out.append(SIPHeader(.server, serverHeader))
+        return out
+    }
+
+    // MARK: Requests inside a call
+
+    /// An ACK that matched no server transaction: the ACK for a 2xx, relayed end to end.
+    @discardableResult
+    public func handleACK(_ ack: SIPMessage) -> Bool {
+        guard let callID = ack.callID.map(String.init) else { return false }
+        let effects = state.withLock { state -> [Effect]? in
+            guard let id = state.byACallID[callID], var call = state.calls[id] else { return nil }
+            guard call.phase == .answered else { return [] }  // a retransmitted ACK: absorbed
+            call.phase = .confirmed
+            call.a2xx = nil
+            var headers = bDialogHeaders(call, method: "ACK", cseq: call.bInvite.cseq?.number ?? 1)
+            if let type = ack.contentType { headers.append(("Content-Type", String(type))) }
+            guard let bACK = try? SIPMessage.build(startLine: "ACK \(call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")) SIP/2.0",
+                                                  headers: headers, body: Array(ack.body)) else { return [] }
+            call.bACK = bACK.serialized()
+            state.calls[id] = call
+            return [.toCarrier(call.bACK!)]
+        }
+        guard let effects else { return false }
+        perform(effects)
+        return true
+    }
+
+    /// A request with a To tag, or a CANCEL, that may belong to a call: BYE from either side,
+    /// CANCEL from the customer. True when handled (answered) here.
+    public func handleInDialog(_ request: SIPMessage, key: ServerTransactionKey, context: SIPRequestContext) -> Bool {
+        guard let method = request.method, let callID = request.callID.map(String.init) else { return false }
+        let effects = state.withLock { state -> [Effect]? in
+            if let id = state.byACallID[callID], let call = state.calls[id], request.from?.tag.map(String.init) == call.aFromTag {
+                return customerRequest(request, method: method, key: key, context: context, call: call, state: &state)
+            }
+            if let id = state.byBCallID[callID], let call = state.calls[id], method != "CANCEL" {
+                return carrierRequest(request, method: method, key: key, context: context, call: call, state: &state)
+            }
+            return nil
+        }
+        guard let effects else { return false }
+        perform(effects)
+        return true
+    }
+
+    private func customerRequest(_ request: SIPMessage, method: Substring, key: ServerTransactionKey, context: SIPRequestContext,
+                                 call: Call, state: inout State) -> [Effect] {
+        var call = call
+        switch method {
+        case "CANCEL":
+            // The same To tag as the INVITE's final response will carry (RFC 3261 §9.2).
+            var effects: [Effect] = [.respond(key, context, status: 200, makeResponse(request, 200, toTag: call.aTag))]
+            guard call.phase < .answered, !call.cancelled, let cancel = call.bInvite.makeCANCEL() else { return effects }
+            call.cancelled = true
+            state.calls[call.id] = call
+            var tx = ClientTransaction(kind: .nonInvite, request: cancel.serialized(), reliable: false, timers: configuration.timers)
+            let txKey = "\(call.bLeg.branch)|CANCEL"
+            let started = tx.start()
+            state.pending[txKey] = Pending(call: call.id, leg: .b, purpose: .cancel, tx: tx)
+            effects += Self.effects(of: started, key: txKey, leg: .b, call: call)
+            return effects
+        case "BYE":
+            guard call.phase >= .answered else {
+                return [.respond(key, context, status: 481, makeResponse(request, 481))]
+            }
+            var effects: [Effect] = [.respond(key, context, status: 200, makeResponse(request, 200))]
+            effects += byeToCarrier(call, state: &state)
+            effects.append(.ended(end(call.id, state: &state, cause: "normal_clearing_caller", status: nil)))
+            return effects
+        default:
+            return [.respond(key, context, status: 501, makeResponse(request, 501, "Mid-Call Requests Not Supported"))]
+        }
+    }
+
+    private func carrierRequest(_ request: SIPMessage, method: Substring, key: ServerTransactionKey, context: SIPRequestContext,
+                                call: Call, state: inout State) -> [Effect] {
+        switch method {
+        case "BYE" where call.phase >= .answered:
+            var effects: [Effect] = [.respond(key, context, status: 200, makeResponse(request, 200))]
+            effects += byeToCustomer(call, state: &state)
+            effects.append(.ended(end(call.id, state: &state, cause: "normal_clearing_callee", status: nil)))
+            return effects
+        case "BYE":
+            return [.respond(key, context, status: 481, makeResponse(request, 481))]
+        default:
+            return [.respond(key, context, status: 501, makeResponse(request, 501, "Mid-Call Requests Not Supported"))]
+        }
+    }
+
+    // MARK: Timers
+
+    private func fire(_ timer: ClientTransactionTimer, key txKey: String) {
+        let effects = state.withLock { state -> [Effect] in
+            guard var pending = state.pending[txKey] else { return [] }
+            let actions = pending.tx.handle(.timerFired(timer))
+            state.pending[txKey] = pending
+            var effects = Self.effects(of: actions, key: txKey, leg: pending.leg, call: state.calls[pending.call])
+            if actions.terminated { state.pending.removeValue(forKey: txKey) }
+            if actions.failure != nil, pending.purpose == .invite, let call = state.calls[pending.call], call.phase < .answered {
+                // No final answer from the carrier: the customer gets 408 and the call ends.
+                effects.append(.respond(call.aKey, call.aContext, status: 408, makeResponse(call.aInvite, 408, nil, toTag: call.aTag)))
+                effects.append(.ended(end(call.id, state: &state, cause: "carrier_timeout", status: 408)))
+            }
+            return effects
+        }
+        perform(effects)
+    }
+
+    private func fireA2xx(call id: UInt64) {
+        let effects = state.withLock { state -> [Effect] in
+            guard var call = state.calls[id], call.phase == .answered, let bytes = call.a2xx else { return [] }
+            call.a2xxWaited += call.a2xxInterval
+            if call.a2xxWaited >= configuration.timers.timeout {
+                // The customer never ACKed our 2xx: end both legs (RFC 3261 §13.3.1.4).
+                var effects = byeToCarrier(call, state: &state)
+                effects += byeToCustomer(call, state: &state)
+                effects.append(.ended(end(id, state: &state, cause: "no_ack", status: nil)))
+                return effects
+            }
+            call.a2xxInterval = min(call.a2xxInterval * 2, configuration.timers.t2)
+            state.calls[id] = call
+            return [.toCustomer(call.aContext, bytes), .a2xxTimer(call: id, call.a2xxInterval)]
+        }
+        perform(effects)
+    }
+
+    // MARK: Building requests
+
+    /// From, To, Call-ID, CSeq, Via, Route and Max-Forwards of a request on the B dialog.
+    private func bDialogHeaders(_ call: Call, method: String, cseq: UInt32, branch: String? = nil) -> [(String, String)] {
+        var headers: [(String, String)] = [
+            ("Via", "SIP/2.0/UDP \(call.bLeg.sentBy);branch=\(branch ?? CallLegIdentity.fresh(sentBy: "", transport: "").branch);rport"),
+            ("Max-Forwards", "70"),
+            ("From", String(call.bInvite.header(.from) ?? "")),
+            ("To", String(call.bInvite.header(.to) ?? "") + (call.bRemoteTag.map { ";tag=\($0)" } ?? "")),
+            ("Call-ID", call.bLeg.callID),
+            ("CSeq", "\(cseq) \(method)"),
+        ]
+        for route in call.bRouteSet { headers.append(("Route", route)) }
+        return headers
+    }
+
+    private func byeToCarrier(_ call: Call, state: inout State) -> [Effect] {
+        guard call.phase >= .answered else { return [] }
+        var call = call
+        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        let headers = bDialogHeaders(call, method: "BYE", cseq: call.bNextCSeq, branch: branch) + [("Server", serverHeader)]
+        call.bNextCSeq += 1
+        state.calls[call.id] = call
+        guard let bye = try? SIPMessage.build(startLine: "BYE \(call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")) SIP/2.0", headers: headers) else { return [] }
+        var tx = ClientTransaction(kind: .nonInvite, request: bye.serialized(), reliable: false, timers: configuration.timers)
+        let txKey = "\(branch)|BYE"
+        let started = tx.start()
+        state.pending[txKey] = Pending(call: call.id, leg: .b, purpose: .bye, tx: tx)
+        return Self.effects(of: started, key: txKey, leg: .b, call: call)
+    }
+
+    /// A BYE in the customer's dialog, where the edge is the UAS: our From is their To (with our
+    /// tag), the Request-URI their Contact, the route set their Record-Route in order.
+    private func byeToCustomer(_ call: Call, state: inout State) -> [Effect] {
+        let invite = call.aInvite
+        let local = call.aContext.local
+        let localHost = local.flatMap { address -> String? in
+            guard let ip = address.ipAddress, let port = address.port else { return nil }
+            return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        } ?? configuration.fromDomain
+        let transport = call.aContext.transport.rawValue.uppercased()
+        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        var headers: [(String, String)] = [
+            ("Via", "SIP/2.0/\(transport) \(localHost);branch=\(branch);rport"),
+            ("Max-Forwards", "70"),
+            ("From", String(invite.header(.to) ?? "") + ";tag=\(call.aTag)"),
+            ("To", String(invite.header(.from) ?? "")),
+            ("Call-ID", call.aCallID),
+            ("CSeq", "\(call.aNextCSeq) BYE"),
+            ("Server", serverHeader),
+        ]
+        for route in invite.recordRoutes { headers.append(("Route", String(route.raw))) }
+        let target = invite.contacts.first?.address.map { String($0.uri.raw) } ?? String(invite.from?.uri.raw ?? "")
+        guard let bye = try? SIPMessage.build(startLine: "BYE \(target) SIP/2.0", headers: headers) else { return [] }
+        var updated = call
+        updated.aNextCSeq += 1
+        state.calls[call.id] = updated
+        var tx = ClientTransaction(kind: .nonInvite, request: bye.serialized(), reliable: call.aContext.transport.isStream, timers: configuration.timers)
+        let txKey = "\(branch)|BYE"
+        let started = tx.start()
+        state.pending[txKey] = Pending(call: call.id, leg: .a, purpose: .bye, tx: tx)
+        return Self.effects(of: started, key: txKey, leg: .a, call: updated)
+    }
+
+    private func aContact(_ call: Call) -> String {
+        let local = call.aContext.local
+        guard let ip = local?.ipAddress, let port = local?.port, ip != "0.0.0.0", ip != "::" else {
+            return "<sip:trunkgate@\(configuration.fromDomain)>"
+        }
+        let host = local?.protocol == .inet6 ? "[\(ip)]" : ip
+        return "<sip:trunkgate@\(host):\(port);transport=\(call.aContext.transport.rawValue.lowercased())>"
+    }
+
+    private func makeResponse(_ request: SIPMessage, _ status: Int, _ reason: String? = nil, toTag: String? = nil) -> SIPMessage {
+        var r = request.makeResponse(status: status, reason: reason, toTag: toTag)
+        try? r.append(SIPHeader(.server, serverHeader))
+        return r
+    }
+
+    /// Removes a call from the tables and returns its record. Its pending transactions (a BYE
+    /// being retransmitted) run on until their own timers end them.
+    private func end(_ id: UInt64, state: inout State, cause: String, status: Int?) -> CallRecord {
+        let call = state.calls.removeValue(forKey: id)!
+        state.byACallID.removeValue(forKey: call.aCallID)
+        state.byBCallID.removeValue(forKey: call.bLeg.callID)
+        let left = state.perTrunk[call.trunkSid, default: 1] - 1
+        state.perTrunk[call.trunkSid] = left > 0 ? left : nil
+        let headers = call.bInvite
+        return CallRecord(
+            trunkSid: call.trunkSid, from: String(call.aInvite.from?.uri.raw ?? ""), to: String(call.aInvite.to?.uri.raw ?? ""),
+            startTime: call.startedAt, answerTime: call.answeredAt, endTime: now(), hangupCause: cause, sipStatus: status,
+            authType: headers.headers(named: "X-Auth-Type").first.map(String.init),
+            authUser: headers.headers(named: "X-Auth-User").first.map(String.init),
+            sourceIP: headers.headers(named: "X-Source-IP").first.map(String.init))
+    }
+
+    // MARK: Effects
+
+    private static func effects(of actions: ClientTransaction.Actions, key: String, leg: Leg, call: Call?) -> [Effect] {
+        var out: [Effect] = []
+        if let bytes = actions.send {
+            switch leg {
+            case .b: out.append(.toCarrier(bytes))
+            case .a: if let call { out.append(.toCustomer(call.aContext, bytes)) }
+            }
+        }
+        for (timer, delay) in actions.start { out.append(.txTimer(key: key, timer, delay)) }
+        return out
+    }
+
+    private func perform(_ effects: [Effect]) {
+        for effect in effects {
+            switch effect {
+            case .toCarrier(let bytes):
+                sockets.send(bytes, to: configuration.carrierAddress)
+            case .toCustomer(let context, let bytes):
+                context.send(bytes: bytes)
+            case .respond(let key, let context, let status, let message):
+                transactions.respond(key, status: status, bytes: message.serialized()) { context.send(bytes: $0) }
+            case .txTimer(let key, let timer, let delay):
+                scheduler.schedule(after: delay) { [weak self] in self?.fire(timer, key: key) }
+            case .a2xxTimer(let call, let delay):
+                scheduler.schedule(after: delay) { [weak self] in self?.fireA2xx(call: call) }
+            case .ended(let record):
+                let duration = record.answerTime.map { record.endTime.timeIntervalSince($0) } ?? 0
+                logger.info("call ended", metadata: [
+                    "trunk": "\(record.trunkSid)", "direction": "\(record.direction)", "from": "\(record.from)", "to": "\(record.to)",
+                    "answered": "\(record.answerTime != nil)", "duration_s": "\(Int(duration.rounded()))",
+                    "hangup_cause": "\(record.hangupCause)", "sip_status": "\(record.sipStatus.map(String.init) ?? "-")",
+                    "auth_type": "\(record.authType ?? "-")", "auth_user": "\(record.authUser ?? "-")",
+                ])
+            }
+        }
+    }
+
+    private func respond(_ request: SIPMessage, key: ServerTransactionKey, context: SIPRequestContext, status: Int, reason: String,
+                         headers: [SIPHeader] = []) {
+        var r = makeResponse(request, status, reason)
+        for h in headers { try? r.append(h) }
+        transactions.respond(key, status: status, bytes: r.serialized()) { context.send(bytes: $0) }
+    }
+}
