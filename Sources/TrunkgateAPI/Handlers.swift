@@ -438,9 +438,22 @@ enum Handlers {
         return try Reply.list("registrations", try await call.store.registrations(account: call.accountSid, trunk: trunk, page: page), request: page)
     }
 
-    /// Calls (CDRs) are not recorded yet: always an empty page.
     static func listCalls(_ call: APICall) async throws -> Response {
         let page = try call.pageRequest()
-        return try Reply.list("calls", Page<JSONValue>(items: [], nextCursor: nil), request: page)
+        // CDRs page by their sequence number (newest first), like auth events.
+        if let after = page.after, (Int64(after) ?? 0) <= 0 {
+            throw APIError.badRequest("invalid_page_token", "page_token is not a token this API issued", field: "page_token")
+        }
+        var q = CallRecordQuery(accountSid: call.accountSid)
+        q.trunkSid = call.query("trunk_sid")
+        if let d = call.query("direction") {
+            guard let direction = CallRecord.Direction(rawValue: d) else {
+                throw APIError.badRequest("invalid_direction", "direction must be inbound or outbound", field: "direction")
+            }
+            q.direction = direction
+        }
+        if let s = call.query("since") { q.since = try parseTime(s, field: "since") }
+        if let s = call.query("until") { q.until = try parseTime(s, field: "until") }
+        return try Reply.list("calls", try await call.store.callRecords(q, page: page), request: page)
     }
 }

@@ -132,9 +132,14 @@ public enum APIRoutes {
         r(.get, "\(account)/registrations", "listRegistrations", "List registrar bindings", tag: "registrations",
           query: pageQuery + [.init(name: "trunk_sid", description: "Only this trunk's bindings.", schema: Schemas.str())],
           schema: "RegistrationList", Handlers.listRegistrations),
-        r(.get, "\(account)/calls", "listCalls", "List call detail records", tag: "calls",
-          description: "Call detail records are not recorded yet: this endpoint always returns an empty list (with the pagination shape every list has).",
-          query: pageQuery, schema: "CallList", Handlers.listCalls),
+        r(.get, "\(account)/calls", "listCalls", "List call detail records, newest first", tag: "calls",
+          description: "One record per call routed by the edge, written when the call ends.",
+          query: pageQuery + [
+              .init(name: "trunk_sid", description: "Only this trunk's calls.", schema: Schemas.str()),
+              .init(name: "direction", description: "inbound or outbound.", schema: Schemas.str(oneOf: ["inbound", "outbound"])),
+              .init(name: "since", description: "RFC 3339 time; calls that started at or after it.", schema: Schemas.str(format: "date-time")),
+              .init(name: "until", description: "RFC 3339 time; calls that started at or before it.", schema: Schemas.str(format: "date-time")),
+          ], schema: "CallList", Handlers.listCalls),
     ]
 
     /// The routes whose template matches a concrete path (for 405 answers).

@@ -221,14 +221,14 @@ enum Schemas {
         ], required: ["sid", "account_sid", "trunk_sid", "aor", "contact", "expires_at", "q", "call_id", "cseq", "source_ip", "source_port", "transport", "updated_at"]),
         "RegistrationList": list("registrations", of: "Registration"),
         "Call": object("A call detail record.", [
-            "sid": sid("CA"), "trunk_sid": str(nullable: true),
+            "sid": sid("CA"), "account_sid": sid("AC"), "trunk_sid": str(nullable: true),
             "direction": str(oneOf: ["inbound", "outbound"]),
             "from": str(), "to": str(),
             "start_time": dateTime, "answer_time": nullableDateTime, "end_time": nullableDateTime,
             "duration": int(min: 0, nullable: true),
             "hangup_cause": str(nullable: true), "hangup_cause_code": int(nullable: true),
             "auth_type": str(nullable: true), "auth_user": str(nullable: true), "source_ip": str(nullable: true),
-        ], required: ["sid", "direction", "from", "to", "start_time"]),
+        ], required: ["sid", "account_sid", "direction", "from", "to", "start_time", "end_time", "duration", "hangup_cause"]),
         "CallList": list("calls", of: "Call"),
     ]
 

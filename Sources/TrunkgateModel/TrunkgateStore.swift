@@ -65,6 +65,11 @@ public protocol TrunkgateStore: Sendable {
     /// Newest first; the cursor is opaque.
     func authEvents(_ query: AuthEventQuery, page: PageRequest) async throws(StoreError) -> Page<AuthEvent>
 
+    // Call detail records (append-only, batched by the edge)
+    func appendCallRecords(_ records: [CallRecord]) async throws(StoreError)
+    /// Newest first; the cursor is opaque.
+    func callRecords(_ query: CallRecordQuery, page: PageRequest) async throws(StoreError) -> Page<CallRecord>
+
     // Lockouts (cluster-wide)
     func upsertLockout(_ lockout: Lockout) async throws(StoreError)
     func lockouts(account: String, now: Date) async throws(StoreError) -> [Lockout]

@@ -215,6 +215,17 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             credentialSid: r.optString(12), result: AuthEvent.Result(rawValue: r.string(13)) ?? .rejected, reason: r.string(14))
     }
 
+    static let callRecordColumns =
+        "seq, sid, account_sid, trunk_sid, direction, from_uri, to_uri, start_time, answer_time, end_time, duration, hangup_cause, hangup_cause_code, auth_type, auth_user, source_ip"
+    static func decodeCallRecord(_ r: SQLRow) -> CallRecord {
+        var record = CallRecord(
+            sid: r.string(1), accountSid: r.string(2), trunkSid: r.optString(3), direction: CallRecord.Direction(rawValue: r.string(4)) ?? .outbound,
+            from: r.string(5), to: r.string(6), startTime: r.date(7), answerTime: r.optDate(8), endTime: r.date(9),
+            hangupCause: r.string(11), hangupCauseCode: r.optInt(12), authType: r.optString(13), authUser: r.optString(14), sourceIP: r.optString(15))
+        record.duration = r.int(10)
+        return record
+    }
+
     static let lockoutColumns = "account_sid, ip, locked_at, locked_until, failures"
     static func decodeLockout(_ r: SQLRow) -> Lockout {
         let account = r.string(0)
@@ -681,6 +692,59 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             let kept = rows.prefix(page.limit)
             let next = rows.count > page.limit ? kept.last.map { String($0.int64(0)) } : nil
             return Page(items: kept.map(Self.decodeAuthEvent), nextCursor: next)
+        }
+    }
+
+    // MARK: - Call records
+
+    public func appendCallRecords(_ records: [CallRecord]) async throws(StoreError) {
+        guard !records.isEmpty else { return }
+        try await write { tx in
+            let chunk = 100
+            var start = 0
+            while start < records.count {
+                let slice = records[start..<min(start + chunk, records.count)]
+                var binds: [SQLValue] = []
+                binds.reserveCapacity(slice.count * 15)
+                for c in slice {
+                    binds += [.text(c.sid), .text(c.accountSid), .opt(c.trunkSid), .text(c.direction.rawValue), .text(c.from), .text(c.to),
+                              .date(c.startTime), .opt(c.answerTime), .date(c.endTime), .int(c.duration),
+                              .text(c.hangupCause), .opt(c.hangupCauseCode), .opt(c.authType), .opt(c.authUser),
+                              .opt(c.sourceIP)]
+                }
+                try await tx.execute(
+                    """
+                    INSERT INTO call_records (sid, account_sid, trunk_sid, direction, from_uri, to_uri, start_time, answer_time, end_time,
+                                              duration, hangup_cause, hangup_cause_code, auth_type, auth_user, source_ip)
+                    VALUES \(placeholderRows(columns: 15, rows: slice.count))
+                    """, binds)
+                start += chunk
+            }
+        }
+    }
+
+    public func callRecords(_ query: CallRecordQuery, page: PageRequest) async throws(StoreError) -> Page<CallRecord> {
+        var before = Int64.max
+        if let cursor = page.after {
+            guard let c = Int64(cursor), c > 0 else {
+                throw StoreError(.invalid, code: "invalid_cursor", "the page cursor is not valid", field: "page_token")
+            }
+            before = c
+        }
+        var sql = "SELECT \(Self.callRecordColumns) FROM call_records WHERE account_sid = ? AND seq < ?"
+        var binds: [SQLValue] = [.text(query.accountSid), .int(before)]
+        if let v = query.trunkSid { sql += " AND trunk_sid = ?"; binds.append(.text(v)) }
+        if let v = query.direction { sql += " AND direction = ?"; binds.append(.text(v.rawValue)) }
+        if let v = query.since { sql += " AND start_time >= ?"; binds.append(.date(v)) }
+        if let v = query.until { sql += " AND start_time <= ?"; binds.append(.date(v)) }
+        sql += " ORDER BY seq DESC LIMIT ?"
+        binds.append(.int(page.limit + 1))
+        let finalSQL = sql, finalBinds = binds
+        return try await read { ex in
+            let rows = try await ex.query(finalSQL, finalBinds)
+            let kept = rows.prefix(page.limit)
+            let next = rows.count > page.limit ? kept.last.map { String($0.int64(0)) } : nil
+            return Page(items: kept.map(Self.decodeCallRecord), nextCursor: next)
         }
     }
 

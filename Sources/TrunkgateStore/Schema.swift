@@ -16,9 +16,44 @@ enum Schema {
 
     static func migrations(for dialect: SQLDialect) -> [Migration] {
         switch dialect {
-        case .sqlite: return [Migration(version: 1, name: "initial", statements: initial(.sqlite))]
-        case .postgres: return [Migration(version: 1, name: "initial", statements: initial(.postgres))]
+        case .sqlite:
+            return [Migration(version: 1, name: "initial", statements: initial(.sqlite)),
+                    Migration(version: 2, name: "call_records", statements: callRecords(.sqlite))]
+        case .postgres:
+            return [Migration(version: 1, name: "initial", statements: initial(.postgres)),
+                    Migration(version: 2, name: "call_records", statements: callRecords(.postgres))]
         }
+    }
+
+    /// CDRs: append-only like auth events, paged newest first by `seq`. No foreign key to the
+    /// trunk: a record outlives the trunk it was made on.
+    private static func callRecords(_ dialect: SQLDialect) -> [String] {
+        let real = dialect == .sqlite ? "REAL" : "DOUBLE PRECISION"
+        let int = dialect == .sqlite ? "INTEGER" : "BIGINT"
+        let serial = dialect == .sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY"
+        return [
+            """
+            CREATE TABLE call_records (
+                seq \(serial),
+                sid TEXT NOT NULL UNIQUE,
+                account_sid TEXT NOT NULL,
+                trunk_sid TEXT,
+                direction TEXT NOT NULL,
+                from_uri TEXT NOT NULL,
+                to_uri TEXT NOT NULL,
+                start_time \(real) NOT NULL,
+                answer_time \(real),
+                end_time \(real) NOT NULL,
+                duration \(int) NOT NULL,
+                hangup_cause TEXT NOT NULL,
+                hangup_cause_code \(int),
+                auth_type TEXT,
+                auth_user TEXT,
+                source_ip TEXT
+            )
+            """,
+            "CREATE INDEX call_records_account ON call_records (account_sid, seq)",
+        ]
     }
 
     static func createMigrationsTable(_ dialect: SQLDialect) -> String {

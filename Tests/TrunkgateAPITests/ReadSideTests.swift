@@ -118,11 +118,43 @@ struct ReadSideTests {
             let theirs = try await api.get("/v1/accounts/\(api.other.sid)/registrations", auth: api.otherAuth)
             #expect(theirs["registrations"]?.arrayValue?.isEmpty == true)
 
-            // CDRs are not recorded yet: an empty page of the documented shape.
+            // CDRs: none yet is an empty page of the documented shape.
+            let none = try await api.get(api.path("/calls"))
+            expectDocumented(none, "listCalls")
+            #expect(none["calls"]?.arrayValue?.isEmpty == true && none["meta"]?["next_page_token"]?.isNull == true)
+            let start = Date(timeIntervalSince1970: 1_760_000_000)
+            let mine = [
+                CallRecord(accountSid: api.account.sid, trunkSid: t1, direction: .outbound, from: "sip:+15550199@pbx.test", to: "sip:+15550100@pbx.test",
+                           startTime: start, answerTime: start + 3, endTime: start + 63, hangupCause: "caller_bye", hangupCauseCode: 200,
+                           authType: "credential", authUser: "alice", sourceIP: "203.0.113.5"),
+                CallRecord(accountSid: api.account.sid, trunkSid: t2, direction: .inbound, from: "sip:+15550111@carrier.test", to: "sip:+15550100@pbx.test",
+                           startTime: start + 100, answerTime: nil, endTime: start + 130, hangupCause: "no_answer", hangupCauseCode: 408,
+                           authType: nil, authUser: nil, sourceIP: nil),
+            ]
+            try await api.store.appendCallRecords(mine + [CallRecord(
+                accountSid: api.other.sid, trunkSid: nil, direction: .outbound, from: "sip:a@b", to: "sip:c@d", startTime: start, answerTime: nil,
+                endTime: start, hangupCause: "busy", hangupCauseCode: 486, authType: nil, authUser: nil, sourceIP: nil)])
             let calls = try await api.get(api.path("/calls"))
             expectDocumented(calls, "listCalls")
-            #expect(calls["calls"]?.arrayValue?.isEmpty == true && calls["meta"]?["next_page_token"]?.isNull == true)
+            let listed = try #require(calls["calls"]?.arrayValue)
+            #expect(listed.compactMap { $0["sid"]?.stringValue } == [mine[1].sid, mine[0].sid])  // newest first, only this account's
+            let first = listed[1]
+            #expect(first["trunk_sid"]?.stringValue == t1 && first["direction"]?.stringValue == "outbound")
+            #expect(first["duration"]?.intValue == 60 && first["hangup_cause"]?.stringValue == "caller_bye" && first["hangup_cause_code"]?.intValue == 200)
+            #expect(first["auth_user"]?.stringValue == "alice" && first["source_ip"]?.stringValue == "203.0.113.5")
+            #expect(first["start_time"]?.stringValue?.hasPrefix("2025-10-09T") == true)
+            let inbound = try await api.get(api.path("/calls?direction=inbound"))
+            #expect(inbound["calls"]?.arrayValue?.compactMap { $0["sid"]?.stringValue } == [mine[1].sid])
+            let byTrunk = try await api.get(api.path("/calls?trunk_sid=\(t1)&since=2025-10-09T08:00:00Z"))
+            #expect(byTrunk["calls"]?.arrayValue?.compactMap { $0["sid"]?.stringValue } == [mine[0].sid])
+            let paged = try await api.get(api.path("/calls?page_size=1"))
+            let token = try #require(paged["meta"]?["next_page_token"]?.stringValue)
+            let rest = try await api.get(api.path("/calls?page_size=1&page_token=\(token)"))
+            #expect(rest["calls"]?.arrayValue?.compactMap { $0["sid"]?.stringValue } == [mine[0].sid])
             try await api.expectRefused(400, "invalid_page_size", field: "page_size") { try await api.get(api.path("/calls?page_size=0")) }
+            try await api.expectRefused(400, "invalid_direction", field: "direction") { try await api.get(api.path("/calls?direction=sideways")) }
+            let theirCalls = try await api.get("/v1/accounts/\(api.other.sid)/calls", auth: api.otherAuth)
+            #expect(theirCalls["calls"]?.arrayValue?.count == 1)
         }
     }
 }

@@ -501,6 +501,52 @@ struct StoreBehaviourTests {
         }
     }
 
+    @Test(arguments: StoreBackend.all)
+    func callRecordsRoundTripNewestFirstWithFilters(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let account = try await makeAccount(store)
+            let other = try await makeAccount(store)
+            let trunk = try await makeTrunk(store, account)
+            let base = Date(timeIntervalSince1970: 1_750_000_000)
+            func record(_ i: Int, account: String, direction: CallRecord.Direction, answered: Bool) -> CallRecord {
+                let start = base.addingTimeInterval(Double(i * 10))
+                return CallRecord(accountSid: account, trunkSid: i == 4 ? nil : trunk.sid, direction: direction, from: "sip:+1555019\(i)@pbx.test",
+                                  to: "sip:+15550100@pbx.test", startTime: start, answerTime: answered ? start.addingTimeInterval(2) : nil,
+                                  endTime: start.addingTimeInterval(9), hangupCause: answered ? "caller_bye" : "busy",
+                                  hangupCauseCode: answered ? 200 : 486, authType: i % 2 == 0 ? "credential" : nil,
+                                  authUser: i % 2 == 0 ? "alice" : nil, sourceIP: i % 2 == 0 ? "203.0.113.5" : nil)
+            }
+            var records: [CallRecord] = []
+            for i in 0..<7 { records.append(record(i, account: account.sid, direction: i < 5 ? .outbound : .inbound, answered: i % 3 != 1)) }
+            try await store.appendCallRecords(Array(records[0..<3]))
+            try await store.appendCallRecords(Array(records[3...]) + [record(9, account: other.sid, direction: .outbound, answered: true)])
+
+            var all: [CallRecord] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.callRecords(CallRecordQuery(accountSid: account.sid), page: PageRequest(limit: 3, after: cursor))
+                all += page.items
+                cursor = page.nextCursor
+            } while cursor != nil && all.count < 100
+            // Every field round-trips exactly, newest first, and another account's record is not listed.
+            #expect(all == records.reversed())
+            #expect(records[0].duration == 7 && records[1].duration == 0)
+
+            let q = { (f: (inout CallRecordQuery) -> Void) async throws -> [String] in
+                var query = CallRecordQuery(accountSid: account.sid)
+                f(&query)
+                return try await store.callRecords(query, page: PageRequest(limit: 100)).items.map(\.sid)
+            }
+            #expect(try await q { $0.direction = .inbound } == [6, 5].map { records[$0].sid })
+            #expect(try await q { $0.direction = .outbound; $0.trunkSid = trunk.sid } == [3, 2, 1, 0].map { records[$0].sid })
+            #expect(try await q { $0.since = base.addingTimeInterval(20); $0.until = base.addingTimeInterval(40) } == [4, 3, 2].map { records[$0].sid })
+            #expect(try await q { $0.trunkSid = "TK0000" }.isEmpty)
+            await expectStoreError(.invalid, "invalid_cursor") {
+                _ = try await store.callRecords(CallRecordQuery(accountSid: account.sid), page: PageRequest(after: "x"))
+            }
+        }
+    }
+
     // MARK: Lockouts and registrations
 
     @Test(arguments: StoreBackend.all)

@@ -59,6 +59,8 @@ public final class CallManager: Sendable {
     struct Call: Sendable {
         let id: UInt64
         let trunkSid: String
+        let accountSid: String
+        let caller: CallerAuthentication
         var phase: Phase = .calling
         let startedAt: Date
         var answeredAt: Date?
@@ -107,22 +109,6 @@ public final class CallManager: Sendable {
         case ended(CallRecord)
     }
 
-    /// What the log says when a call ends (the CDR fields SPEC §3 lists).
-    public struct CallRecord: Sendable {
-        public var trunkSid: String
-        public var direction = "outbound"
-        public var from: String
-        public var to: String
-        public var startTime: Date
-        public var answerTime: Date?
-        public var endTime: Date
-        public var hangupCause: String
-        public var sipStatus: Int?
-        public var authType: String?
-        public var authUser: String?
-        public var sourceIP: String?
-    }
-
     public let configuration: Configuration
     private let sockets: SIPOutboundSockets
     private let transactions: ServerTransactionTable
@@ -131,6 +117,8 @@ public final class CallManager: Sendable {
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
     private let serverHeader: String
+    /// CDRs of ended calls, drained into the store by ``EdgeBackgroundService``.
+    public let records = BatchQueue<CallRecord>(capacity: 100_000)
 
     public init(
         configuration: Configuration, sockets: SIPOutboundSockets, transactions: ServerTransactionTable,
@@ -200,7 +188,7 @@ public final class CallManager: Sendable {
             let id = state.nextID
             state.nextID += 1
             state.calls[id] = Call(
-                id: id, trunkSid: trunk.sid, startedAt: time, aInvite: invite, aKey: key, aContext: context,
+                id: id, trunkSid: trunk.sid, accountSid: trunk.accountSid, caller: caller, startedAt: time, aInvite: invite, aKey: key, aContext: context,
                 aTag: SIPMessage.randomTag(), aCallID: aCallID, aFromTag: String(invite.from?.tag ?? ""),
                 a2xxInterval: configuration.timers.t1, bLeg: leg, bInvite: bInvite)
             state.byACallID[aCallID] = id
@@ -273,7 +261,7 @@ public final class CallManager: Sendable {
         default:
             guard call.phase < .answered else { return [] }
             var effects: [Effect] = [.respond(call.aKey, call.aContext, status: status, relay(response, call))]
-            effects.append(.ended(end(id, state: &state, cause: call.cancelled ? "originator_cancel" : "far_end_rejected", status: status)))
+            effects.append(.ended(end(id, state: &state, cause: call.cancelled ? "originator_cancel" : Self.cause(forFinal: status), status: status)))
             return effects
         }
     }
@@ -348,7 +336,7 @@ public final class CallManager: Sendable {
             }
             var effects: [Effect] = [.respond(key, context, status: 200, makeResponse(request, 200))]
             effects += byeToCarrier(call, state: &state)
-            effects.append(.ended(end(call.id, state: &state, cause: "normal_clearing_caller", status: nil)))
+            effects.append(.ended(end(call.id, state: &state, cause: "caller_bye", status: nil)))
             return effects
         default:
             return [.respond(key, context, status: 501, makeResponse(request, 501, "Mid-Call Requests Not Supported"))]
@@ -361,7 +349,7 @@ public final class CallManager: Sendable {
         case "BYE" where call.phase >= .answered:
             var effects: [Effect] = [.respond(key, context, status: 200, makeResponse(request, 200))]
             effects += byeToCustomer(call, state: &state)
-            effects.append(.ended(end(call.id, state: &state, cause: "normal_clearing_callee", status: nil)))
+            effects.append(.ended(end(call.id, state: &state, cause: "callee_bye", status: nil)))
             return effects
         case "BYE":
             return [.respond(key, context, status: 481, makeResponse(request, 481))]
@@ -471,6 +459,17 @@ public final class CallManager: Sendable {
         return Self.effects(of: started, key: txKey, leg: .a, call: updated)
     }
 
+    /// The hangup cause for a final error response from the far end.
+    static func cause(forFinal status: Int) -> String {
+        switch status {
+        case 486, 600: "busy"
+        case 408, 480: "no_answer"
+        case 404, 484, 604: "unallocated_number"
+        case 500..<600: "far_end_failure"
+        default: "rejected"
+        }
+    }
+
     private func aContact(_ call: Call) -> String {
         let local = call.aContext.local
         guard let ip = local?.ipAddress, let port = local?.port, ip != "0.0.0.0", ip != "::" else {
@@ -494,13 +493,12 @@ public final class CallManager: Sendable {
         state.byBCallID.removeValue(forKey: call.bLeg.callID)
         let left = state.perTrunk[call.trunkSid, default: 1] - 1
         state.perTrunk[call.trunkSid] = left > 0 ? left : nil
-        let headers = call.bInvite
         return CallRecord(
-            trunkSid: call.trunkSid, from: String(call.aInvite.from?.uri.raw ?? ""), to: String(call.aInvite.to?.uri.raw ?? ""),
-            startTime: call.startedAt, answerTime: call.answeredAt, endTime: now(), hangupCause: cause, sipStatus: status,
-            authType: headers.headers(named: "X-Auth-Type").first.map(String.init),
-            authUser: headers.headers(named: "X-Auth-User").first.map(String.init),
-            sourceIP: headers.headers(named: "X-Source-IP").first.map(String.init))
+            accountSid: call.accountSid, trunkSid: call.trunkSid, direction: .outbound,
+            from: String(call.aInvite.from?.uri.raw ?? ""), to: String(call.aInvite.to?.uri.raw ?? ""),
+            startTime: call.startedAt, answerTime: call.answeredAt, endTime: now(), hangupCause: cause,
+            hangupCauseCode: status ?? (call.answeredAt != nil ? 200 : nil),
+            authType: call.caller.authType, authUser: call.caller.user, sourceIP: call.caller.sourceIP)
     }
 
     // MARK: Effects
@@ -531,12 +529,11 @@ public final class CallManager: Sendable {
             case .a2xxTimer(let call, let delay):
                 scheduler.schedule(after: delay) { [weak self] in self?.fireA2xx(call: call) }
             case .ended(let record):
-                let duration = record.answerTime.map { record.endTime.timeIntervalSince($0) } ?? 0
+                if !records.offer(record) { logger.warning("CDR queue full: record dropped", metadata: ["call": "\(record.sid)"]) }
                 logger.info("call ended", metadata: [
-                    "trunk": "\(record.trunkSid)", "direction": "\(record.direction)", "from": "\(record.from)", "to": "\(record.to)",
-                    "answered": "\(record.answerTime != nil)", "duration_s": "\(Int(duration.rounded()))",
-                    "hangup_cause": "\(record.hangupCause)", "sip_status": "\(record.sipStatus.map(String.init) ?? "-")",
-                    "auth_type": "\(record.authType ?? "-")", "auth_user": "\(record.authUser ?? "-")",
+                    "call": "\(record.sid)", "trunk": "\(record.trunkSid ?? "-")", "direction": "\(record.direction.rawValue)",
+                    "answered": "\(record.answerTime != nil)", "duration_s": "\(record.duration)",
+                    "hangup_cause": "\(record.hangupCause)", "hangup_cause_code": "\(record.hangupCauseCode.map(String.init) ?? "-")",
                 ])
             }
         }
