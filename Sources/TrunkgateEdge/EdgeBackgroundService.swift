@@ -120,10 +120,8 @@ public struct EdgeBackgroundService: Service {
             }
             let uses = handler.credentialUses.drain()
             if !uses.isEmpty { try await store.recordCredentialUse(uses) }
-            if let calls = handler.calls {
-                let records = calls.records.drain()
-                if !records.isEmpty { try await store.appendCallRecords(records) }
-            }
+            let records = handler.callRecords.drain()
+            if !records.isEmpty { try await store.appendCallRecords(records) }
             let writes = handler.registrar.pendingWrites.drain()
             if !writes.isEmpty { try await store.applyRegistrationWrites(writes) }
         } catch {

@@ -32,6 +32,8 @@ public final class EdgeRequestHandler: SIPMessageHandler {
     public let options: Options
     /// The B2BUA for calls; nil when no carrier is configured (INVITEs then get 501).
     public let calls: CallManager?
+    /// CDRs waiting for the store: ended calls, and INVITEs refused by authentication (4210).
+    public let callRecords: BatchQueue<CallRecord>
     private let validator = SIPRequestValidator()
     private let logger: Logger
     private let now: @Sendable () -> Date
@@ -42,9 +44,11 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         transactions: ServerTransactionTable, authEvents: BatchQueue<AuthEvent> = BatchQueue(capacity: 100_000),
         lockoutWrites: BatchQueue<Lockout> = BatchQueue(capacity: 10_000),
         credentialUses: CredentialUseRecorder = CredentialUseRecorder(),
-        options: Options = Options(), calls: CallManager? = nil, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        options: Options = Options(), calls: CallManager? = nil, callRecords: BatchQueue<CallRecord>? = nil,
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.calls = calls
+        self.callRecords = callRecords ?? calls?.records ?? BatchQueue(capacity: 100_000)
         self.configuration = configuration
         self.authorizer = authorizer
         self.registrar = registrar
@@ -117,6 +121,16 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         switch outcome.decision {
         case .reject(let status, let reason):
             reply(status, reason)
+            if method == "INVITE", message.to?.tag == nil, let account = outcome.event.accountSid {
+                // A call attempt on a trunk that failed the ACL or credential check (SPEC: 4210).
+                let trunk = outcome.event.trunkSid.flatMap { configuration.current.trunksBySid[$0]?.trunk }
+                let record = CallRecord(
+                    accountSid: account, trunkSid: outcome.event.trunkSid, direction: .outbound,
+                    from: String(message.from?.uri.raw ?? ""), to: String(message.to?.uri.raw ?? ""), startTime: time, answerTime: nil,
+                    endTime: time, hangupCause: "sip_auth_failed", hangupCauseCode: 4210, authType: trunk?.authType.rawValue,
+                    authUser: outcome.event.userName, sourceIP: source.ip)
+                if !callRecords.offer(record) { counters.eventsDropped.add(1, ordering: .relaxed) }
+            }
         case .challenge(let challenge):
             let name = SIPHeaderName(challenge.kind.challengeHeaderName)
             reply(challenge.kind.statusCode, nil, challenge.headerValues.map { SIPHeader(name: name, value: Substring($0)) })
