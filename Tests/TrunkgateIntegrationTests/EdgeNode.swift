@@ -44,7 +44,8 @@ final class EdgeNode: Sendable {
     var udp6Port: Int { ports.withLock { $0.udp6 } }
     var apiPort: Int { ports.withLock { $0.api } }
 
-    init(lockout: LockoutTracker.Policy = .init(), nonceLifetime: Int64 = 300, database: String = "") async throws {
+    /// - Parameter carrier: the PSTN gateway (`--carrier`); calls are routed only with one.
+    init(lockout: LockoutTracker.Policy = .init(), nonceLifetime: Int64 = 300, database: String = "", carrier: SocketAddress? = nil) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tg-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "it")
@@ -59,6 +60,15 @@ final class EdgeNode: Sendable {
         self.token = token
 
         let loops = MultiThreadedEventLoopGroup.singleton
+        let scheduler = TimerWheelScheduler(loop: loops.next())
+        let transactions = ServerTransactionTable(scheduler: scheduler)
+        let outbound = SIPOutboundSockets()
+        let calls = try carrier.map { address in
+            CallManager(
+                configuration: .init(carrier: try SIPURI(parsing: "sip:\(address.ipAddress!):\(address.port!)"), carrierAddress: address,
+                                     fromDomain: "edge.test"),
+                sockets: outbound, transactions: transactions, scheduler: scheduler, logger: logger)
+        }
         let handler = EdgeRequestHandler(
             configuration: EdgeConfigurationCell(),
             authorizer: EdgeAuthorizer(
@@ -66,7 +76,8 @@ final class EdgeNode: Sendable {
                                                    configuration: .init(nonceLifetimeSeconds: nonceLifetime)),
                 lockouts: LockoutTracker(policy: lockout)),
             registrar: Registrar(),
-            transactions: ServerTransactionTable(scheduler: TimerWheelScheduler(loop: loops.next())),
+            transactions: transactions,
+            calls: calls,
             logger: logger)
         self.handler = handler
         try await EdgeBackgroundService.loadInitialState(store: store, handler: handler)
@@ -84,7 +95,8 @@ final class EdgeNode: Sendable {
                     p.tcp4 = bound[1].localAddress.port ?? 0
                     p.udp6 = bound[2].localAddress.port ?? 0
                 }
-            })
+            },
+            outbound: outbound)
         var background = EdgeBackgroundService(store: store, handler: handler, logger: logger)
         background.flushInterval = .milliseconds(100)
         background.pollInterval = .milliseconds(500)
