@@ -76,6 +76,7 @@ public struct EdgeBackgroundService: Service {
             guard let last = changes.last else { return }
             if changes.count >= 1000 {
                 handler.configuration.replace(try await store.loadEdgeConfiguration())
+                handler.calls?.endRevokedCalls(in: handler.configuration.current)
                 return
             }
             var trunks = Set<String>()
@@ -95,6 +96,8 @@ public struct EdgeBackgroundService: Service {
                 for (sid, t) in loaded { config.apply(trunkSid: sid, t, version: last.version) }
                 config.setVersion(last.version)
             }
+            // Calls authenticated with a credential deleted just now end at once (BYE both legs).
+            if !trunks.isEmpty { handler.calls?.endRevokedCalls(in: handler.configuration.current) }
             if lockoutsChanged { await syncLockouts() }
         } catch {
             if Task.isCancelled { return }  // shutting down

@@ -154,7 +154,7 @@ public final class EdgeRequestHandler: SIPMessageHandler {
                 reply(481, "Call/Transaction Does Not Exist")
             case "INVITE" where calls != nil && message.to?.tag == nil:
                 let caller = CallerAuthentication(authType: trunk.trunk.authType.rawValue, user: credential?.userName, sourceIP: source.ip)
-                calls?.startOutbound(message, key: key, context: context, trunk: trunk.trunk, caller: caller)
+                calls?.startOutbound(message, key: key, context: context, trunk: trunk.trunk, caller: caller, credentialSid: credential?.sid)
             default:
                 // Without a carrier (--carrier) there is nowhere to route a call: say so plainly.
                 reply(501, "Not Implemented", [SIPHeader(.allow, "OPTIONS, REGISTER")])

@@ -61,6 +61,8 @@ public final class CallManager: Sendable {
         let trunkSid: String
         let accountSid: String
         let caller: CallerAuthentication
+        /// The credential the call was authenticated with (revoking it ends the call).
+        let credentialSid: String?
         var phase: Phase = .calling
         let startedAt: Date
         var answeredAt: Date?
@@ -141,7 +143,7 @@ public final class CallManager: Sendable {
 
     /// An authenticated, out-of-dialog INVITE to a trunk domain: start the B leg to the carrier.
     public func startOutbound(_ invite: SIPMessage, key: ServerTransactionKey, context: SIPRequestContext,
-                              trunk: Trunk, caller: CallerAuthentication) {
+                              trunk: Trunk, caller: CallerAuthentication, credentialSid: String? = nil) {
         let time = now()
         guard let local = sockets.localAddress(toward: configuration.carrierAddress), let localIP = local.ipAddress, let localPort = local.port else {
             respond(invite, key: key, context: context, status: 503, reason: "No Route to Carrier", headers: [SIPHeader(.retryAfter, "30")])
@@ -188,7 +190,7 @@ public final class CallManager: Sendable {
             let id = state.nextID
             state.nextID += 1
             state.calls[id] = Call(
-                id: id, trunkSid: trunk.sid, accountSid: trunk.accountSid, caller: caller, startedAt: time, aInvite: invite, aKey: key, aContext: context,
+                id: id, trunkSid: trunk.sid, accountSid: trunk.accountSid, caller: caller, credentialSid: credentialSid, startedAt: time, aInvite: invite, aKey: key, aContext: context,
                 aTag: SIPMessage.randomTag(), aCallID: aCallID, aFromTag: String(invite.from?.tag ?? ""),
                 a2xxInterval: configuration.timers.t1, bLeg: leg, bInvite: bInvite)
             state.byACallID[aCallID] = id
@@ -356,6 +358,53 @@ public final class CallManager: Sendable {
         default:
             return [.respond(key, context, status: 501, makeResponse(request, 501, "Mid-Call Requests Not Supported"))]
         }
+    }
+
+    // MARK: Revocation
+
+    /// Ends every call whose credential (or trunk) is gone from `configuration`: BYE to both
+    /// legs of answered calls, CANCEL toward the carrier and 403 to the customer for ringing ones.
+    /// Called by the background service after each configuration change it applies.
+    public func endRevokedCalls(in configuration: EdgeConfiguration) {
+        let effects = state.withLock { state -> [Effect] in
+            var effects: [Effect] = []
+            for call in state.calls.values {
+                let trunk = configuration.trunksBySid[call.trunkSid]
+                let revoked: Bool
+                if let credentialSid = call.credentialSid {
+                    revoked = trunk.map { t in !t.credentials.values.contains { $0.sid == credentialSid } } ?? true
+                } else {
+                    revoked = trunk == nil
+                }
+                guard revoked else { continue }
+                effects += revoke(call, state: &state)
+            }
+            return effects
+        }
+        if !effects.isEmpty { logger.info("calls ended by credential revocation", metadata: ["calls": "\(effects.filter { if case .ended = $0 { true } else { false } }.count)"]) }
+        perform(effects)
+    }
+
+    private func revoke(_ call: Call, state: inout State) -> [Effect] {
+        var effects: [Effect] = []
+        if call.phase >= .answered {
+            effects += byeToCarrier(call, state: &state)
+            effects += byeToCustomer(call, state: &state)
+        } else {
+            if !call.cancelled, let cancel = call.bInvite.makeCANCEL() {
+                var updated = call
+                updated.cancelled = true
+                state.calls[call.id] = updated
+                var tx = ClientTransaction(kind: .nonInvite, request: cancel.serialized(), reliable: false, timers: configuration.timers)
+                let txKey = "\(call.bLeg.branch)|CANCEL"
+                let started = tx.start()
+                state.pending[txKey] = Pending(call: call.id, leg: .b, purpose: .cancel, tx: tx)
+                effects += Self.effects(of: started, key: txKey, leg: .b, call: call)
+            }
+            effects.append(.respond(call.aKey, call.aContext, status: 403, makeResponse(call.aInvite, 403, "Credential Revoked", toTag: call.aTag)))
+        }
+        effects.append(.ended(end(call.id, state: &state, cause: "credential_revoked", status: nil)))
+        return effects
     }
 
     // MARK: Timers
