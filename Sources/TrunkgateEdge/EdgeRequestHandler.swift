@@ -103,6 +103,13 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         if let calls, method == "CANCEL" || message.to?.tag != nil, calls.handleInDialog(message, key: key, context: context) {
             return
         }
+        // The carrier is trusted by its address: its INVITEs are inbound calls to DIDs.
+        if let calls, method == "INVITE", message.to?.tag == nil, calls.isFromCarrier(context) {
+            let registrar = self.registrar, now = self.now
+            calls.startInbound(message, key: key, context: context, configuration: configuration.current,
+                               bindings: { registrar.bindings(trunk: $0, now: now()) })
+            return
+        }
 
         let source = RequestSource(ip: context.source.ipAddress ?? "?", port: context.source.port ?? 0, transport: context.transport.rawValue)
         let time = now()

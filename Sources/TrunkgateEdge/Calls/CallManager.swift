@@ -33,6 +33,9 @@ public final class CallManager: Sendable {
         public var timers: TransactionTimers
         /// Live calls on this node, all trunks together; beyond it, 503.
         public var capacity: Int
+        /// Inbound calls: how long a destination may stay silent (not even 100 Trying) before
+        /// the call fails over to the next one.
+        public var failoverTimeout: Duration = .seconds(3)
 
         public init(carrier: SIPURI, carrierAddress: SocketAddress, fromDomain: String,
                     timers: TransactionTimers = .default, capacity: Int = 50_000) {
@@ -44,16 +47,24 @@ public final class CallManager: Sendable {
         }
     }
 
-    enum Leg: Sendable { case a, b }
     enum Purpose: Sendable { case invite, cancel, bye }
     enum Phase: Sendable, Comparable { case calling, early, answered, confirmed }
+
+    /// Where a leg's requests go: to an address over the UDP listener (B), or back over the
+    /// customer's or carrier's own flow (A).
+    enum Route: Sendable {
+        case b(SocketAddress)
+        case a(SIPRequestContext)
+    }
 
     /// A client transaction the edge runs on one of the legs.
     struct Pending: Sendable {
         var call: UInt64
-        var leg: Leg
+        var route: Route
         var purpose: Purpose
         var tx: ClientTransaction
+        /// The INVITE itself (its ACK for a non-2xx is built from it).
+        var invite: SIPMessage? = nil
     }
 
     struct Call: Sendable {
@@ -79,8 +90,16 @@ public final class CallManager: Sendable {
         var a2xxInterval: Duration
         var a2xxWaited: Duration = .zero
         // B leg: the edge's dialog with the carrier, where the edge is the UAC.
-        let bLeg: CallLegIdentity
-        let bInvite: SIPMessage
+        var bLeg: CallLegIdentity
+        var bInvite: SIPMessage
+        var bAddress: SocketAddress
+        let direction: CallRecord.Direction
+        /// Inbound calls: the targets not tried yet, in order.
+        var targets: [InboundTarget] = []
+        /// Inbound calls: which attempt is current, and whether its far end has answered anything.
+        var attempt = 0
+        var attemptResponded = false
+        var lastFailure: (status: Int, reason: String)?
         var bRemoteTag: String?
         var bRemoteTarget: String?
         var bRouteSet: [String] = []
@@ -103,11 +122,12 @@ public final class CallManager: Sendable {
 
     /// What to do once the lock is released.
     enum Effect: Sendable {
-        case toCarrier([UInt8])
+        case toB(SocketAddress, [UInt8])
         case toCustomer(SIPRequestContext, [UInt8])
         case respond(ServerTransactionKey, SIPRequestContext, status: Int, SIPMessage)
         case txTimer(key: String, ClientTransactionTimer, Duration)
         case a2xxTimer(call: UInt64, Duration)
+        case failoverTimer(call: UInt64, attempt: Int, Duration)
         case ended(CallRecord)
     }
 
@@ -160,23 +180,7 @@ public final class CallManager: Sendable {
             return
         }
         let aCallID = String(invite.callID ?? "")
-        let second = Int64(time.timeIntervalSince1970.rounded(.down))
-        let admitted = state.withLock { state -> (Int, String)? in
-            if state.calls.count >= configuration.capacity { return (503, "Call Capacity Reached") }
-            if let max = trunk.maxConcurrentCalls, state.perTrunk[trunk.sid, default: 0] >= max {
-                return (503, "Concurrent Call Limit Reached")
-            }
-            if let max = trunk.maxCPS {
-                var window = state.cps[trunk.sid] ?? (second, 0)
-                if window.second != second { window = (second, 0) }
-                if window.count >= max { return (503, "Call Rate Limit Reached") }
-                window.count += 1
-                state.cps[trunk.sid] = window
-            }
-            if state.byACallID[aCallID] != nil { return (482, "Loop Detected") }
-            return nil
-        }
-        if let (status, reason) = admitted {
+        if let (status, reason) = admit(trunk: trunk, aCallID: aCallID, time: time) {
             respond(invite, key: key, context: context, status: status, reason: reason,
                     headers: status == 503 ? [SIPHeader(.retryAfter, reason.hasPrefix("Call Rate") ? "1" : "5")] : [])
             return
@@ -192,12 +196,143 @@ public final class CallManager: Sendable {
             state.calls[id] = Call(
                 id: id, trunkSid: trunk.sid, accountSid: trunk.accountSid, caller: caller, credentialSid: credentialSid, startedAt: time, aInvite: invite, aKey: key, aContext: context,
                 aTag: SIPMessage.randomTag(), aCallID: aCallID, aFromTag: String(invite.from?.tag ?? ""),
-                a2xxInterval: configuration.timers.t1, bLeg: leg, bInvite: bInvite)
+                a2xxInterval: configuration.timers.t1, bLeg: leg, bInvite: bInvite, bAddress: configuration.carrierAddress,
+                direction: .outbound)
             state.byACallID[aCallID] = id
             state.byBCallID[leg.callID] = id
+            state.pending[txKey] = Pending(call: id, route: .b(configuration.carrierAddress), purpose: .invite, tx: tx, invite: bInvite)
+            return Self.effects(of: started, key: txKey, route: .b(configuration.carrierAddress))
+        }
+        perform(effects)
+    }
+
+    /// The per-node and per-trunk limits; nil when the call may start.
+    private func admit(trunk: Trunk, aCallID: String, time: Date) -> (Int, String)? {
+        let second = Int64(time.timeIntervalSince1970.rounded(.down))
+        return state.withLock { state -> (Int, String)? in
+            if state.calls.count >= configuration.capacity { return (503, "Call Capacity Reached") }
+            if let max = trunk.maxConcurrentCalls, state.perTrunk[trunk.sid, default: 0] >= max {
+                return (503, "Concurrent Call Limit Reached")
+            }
+            if let max = trunk.maxCPS {
+                var window = state.cps[trunk.sid] ?? (second, 0)
+                if window.second != second { window = (second, 0) }
+                if window.count >= max { return (503, "Call Rate Limit Reached") }
+                window.count += 1
+                state.cps[trunk.sid] = window
+            }
+            if state.byACallID[aCallID] != nil { return (482, "Loop Detected") }
+            // Reserved now, in the same critical section as the check, so that concurrent
+            // INVITEs cannot both take the last slot; the call's end releases it.
             state.perTrunk[trunk.sid, default: 0] += 1
-            state.pending[txKey] = Pending(call: id, leg: .b, purpose: .invite, tx: tx)
-            return Self.effects(of: started, key: txKey, leg: .b, call: nil)
+            return nil
+        }
+    }
+
+    // MARK: Inbound calls
+
+    /// Whether a request comes from the carrier, which is trusted by its IP address.
+    public func isFromCarrier(_ context: SIPRequestContext) -> Bool {
+        context.source.ipAddress == configuration.carrierAddress.ipAddress
+    }
+
+    /// An out-of-dialog INVITE from the carrier: the called number (Request-URI user) picks the
+    /// trunk by its DIDs; the call goes to the trunk's destination URIs (priority, then weight)
+    /// with failover on silence, 408 and 5xx — or, without destinations, to its registered
+    /// contacts (at the address each registered from).
+    public func startInbound(_ invite: SIPMessage, key: ServerTransactionKey, context: SIPRequestContext,
+                             configuration edge: EdgeConfiguration, bindings: @escaping @Sendable (String) -> [RegistrationBinding]) {
+        let time = now()
+        let dialed = invite.requestURI?.unescapedUser ?? ""
+        let number = dialed.hasPrefix("+") ? dialed : "+" + dialed
+        guard let trunk = edge.trunk(forNumber: number) ?? edge.trunk(forNumber: dialed) else {
+            respond(invite, key: key, context: context, status: 404, reason: "Number Not Found")
+            return
+        }
+        guard (invite.maxForwards ?? 70) > 0 else {
+            respond(invite, key: key, context: context, status: 483, reason: "Too Many Hops")
+            return
+        }
+        let aCallID = String(invite.callID ?? "")
+        if let (status, reason) = admit(trunk: trunk.trunk, aCallID: aCallID, time: time) {
+            respond(invite, key: key, context: context, status: status, reason: reason,
+                    headers: status == 503 ? [SIPHeader(.retryAfter, reason.hasPrefix("Call Rate") ? "1" : "5")] : [])
+            return
+        }
+        respond(invite, key: key, context: context, status: 100, reason: "Trying")
+        let destinations = InboundTarget.order(trunk.destinations)
+        let caller = CallerAuthentication(authType: "ip_acl", user: nil, sourceIP: context.source.ipAddress ?? "")
+        let trunkValue = trunk.trunk
+        // Name resolution blocks: off the event loop.
+        Task.detached { [self] in
+            var targets = destinations.compactMap { InboundTarget.resolve($0, calledNumber: number) }
+            if destinations.isEmpty {
+                for b in bindings(trunkValue.sid) where b.transport.lowercased() == "udp" {
+                    guard let uri = try? SIPURI(parsing: b.contact), let address = try? SocketAddress(ipAddress: b.sourceIP, port: b.sourcePort) else { continue }
+                    targets.append(InboundTarget(uri: uri, user: uri.user.map(String.init), address: address, label: b.contact))
+                }
+            }
+            self.beginInbound(invite, key: key, context: context, trunk: trunkValue, caller: caller, targets: targets, time: time)
+        }
+    }
+
+    private func beginInbound(_ invite: SIPMessage, key: ServerTransactionKey, context: SIPRequestContext, trunk: Trunk,
+                              caller: CallerAuthentication, targets: [InboundTarget], time: Date) {
+        let aCallID = String(invite.callID ?? "")
+        let effects = state.withLock { state -> [Effect] in
+            let id = state.nextID
+            state.nextID += 1
+            // The B leg fields are filled in by the first attempt.
+            let placeholder = CallLegIdentity(callID: "", localTag: "", branch: "", sentBy: "", transport: "UDP")
+            state.calls[id] = Call(
+                id: id, trunkSid: trunk.sid, accountSid: trunk.accountSid, caller: caller, credentialSid: nil, startedAt: time,
+                aInvite: invite, aKey: key, aContext: context, aTag: SIPMessage.randomTag(), aCallID: aCallID,
+                aFromTag: String(invite.from?.tag ?? ""), a2xxInterval: configuration.timers.t1, bLeg: placeholder, bInvite: invite,
+                bAddress: configuration.carrierAddress, direction: .inbound, targets: targets)
+            state.byACallID[aCallID] = id
+            return tryNextTarget(id, state: &state)
+        }
+        perform(effects)
+    }
+
+    /// Starts the next attempt of an inbound call, or ends it when no target is left.
+    private func tryNextTarget(_ id: UInt64, state: inout State) -> [Effect] {
+        guard var call = state.calls[id] else { return [] }
+        while !call.targets.isEmpty {
+            let target = call.targets.removeFirst()
+            guard let local = sockets.localAddress(toward: target.address), let ip = local.ipAddress, let port = local.port else { continue }
+            let leg = CallLegIdentity.fresh(sentBy: local.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)", transport: "UDP")
+            guard let bInvite = try? CallLegRewriter.forwardInvite(call.aInvite, to: target.uri, calledUser: target.user, leg: leg,
+                                                                   caller: call.caller, fromDomain: configuration.fromDomain) else { continue }
+            if !call.bLeg.callID.isEmpty { state.byBCallID.removeValue(forKey: call.bLeg.callID) }
+            state.byBCallID[leg.callID] = id
+            call.bLeg = leg
+            call.bInvite = bInvite
+            call.bAddress = target.address
+            call.attempt += 1
+            call.attemptResponded = false
+            state.calls[id] = call
+            var tx = ClientTransaction(kind: .invite, request: bInvite.serialized(), reliable: false, timers: configuration.timers)
+            let started = tx.start()
+            let txKey = "\(leg.branch)|INVITE"
+            state.pending[txKey] = Pending(call: id, route: .b(target.address), purpose: .invite, tx: tx, invite: bInvite)
+            logger.debug("inbound call attempt", metadata: ["target": "\(target.label)", "attempt": "\(call.attempt)"])
+            return Self.effects(of: started, key: txKey, route: .b(target.address))
+                + [.failoverTimer(call: id, attempt: call.attempt, configuration.failoverTimeout)]
+        }
+        let (status, reason) = call.lastFailure ?? (480, "Temporarily Unavailable")
+        return [.respond(call.aKey, call.aContext, status: status, makeResponse(call.aInvite, status, reason, toTag: call.aTag)),
+                .ended(end(id, state: &state, cause: call.attempt == 0 ? "no_route" : "destinations_failed", status: status))]
+    }
+
+    private func fireFailover(call id: UInt64, attempt: Int) {
+        let effects = state.withLock { state -> [Effect] in
+            guard var call = state.calls[id], call.attempt == attempt, !call.attemptResponded, call.phase < .answered, !call.cancelled else { return [] }
+            // A silent destination: stop retransmitting to it and move on.
+            state.pending.removeValue(forKey: "\(call.bLeg.branch)|INVITE")
+            call.lastFailure = (408, "Request Timeout")
+            state.calls[id] = call
+            return tryNextTarget(id, state: &state)
         }
         perform(effects)
     }
@@ -212,18 +347,17 @@ public final class CallManager: Sendable {
         let effects = state.withLock { state -> [Effect]? in
             guard var pending = state.pending[txKey] else { return nil }
             var ack: [UInt8]?
-            if pending.purpose == .invite, status >= 300, let call = state.calls[pending.call] {
-                ack = call.bInvite.makeACK(for: response)?.serialized()
+            if pending.purpose == .invite, status >= 300, let invite = pending.invite {
+                ack = invite.makeACK(for: response)?.serialized()
             }
             let actions = pending.tx.handle(.response(status: status, ack: ack))
             state.pending[txKey] = pending
-            let call = state.calls[pending.call]
-            var effects = Self.effects(of: actions, key: txKey, leg: pending.leg, call: call)
+            var effects = Self.effects(of: actions, key: txKey, route: pending.route)
             if actions.terminated { state.pending.removeValue(forKey: txKey) }
             if actions.passToUser, pending.purpose == .invite {
                 effects += self.inviteResponse(response, status: status, call: pending.call, state: &state)
             } else if pending.purpose == .invite, (200..<300).contains(status), let call = state.calls[pending.call], let bACK = call.bACK {
-                effects.append(.toCarrier(bACK))  // a retransmitted 2xx after our ACK: ACK again
+                effects.append(.toB(call.bAddress, bACK))  // a retransmitted 2xx after our ACK: ACK again
             }
             return effects
         }
@@ -235,6 +369,8 @@ public final class CallManager: Sendable {
     /// The B leg's INVITE got a response the TU must act on.
     private func inviteResponse(_ response: SIPMessage, status: Int, call id: UInt64, state: inout State) -> [Effect] {
         guard var call = state.calls[id] else { return [] }
+        call.attemptResponded = true
+        state.calls[id] = call
         switch status {
         case ..<101:
             return []
@@ -246,7 +382,7 @@ public final class CallManager: Sendable {
         case ..<300:
             if call.phase >= .answered {
                 // A 2xx retransmission: once A has ACKed, B gets the same ACK again.
-                return call.bACK.map { [.toCarrier($0)] } ?? []
+                return call.bACK.map { [.toB(call.bAddress, $0)] } ?? []
             }
             call.phase = .answered
             call.answeredAt = now()
@@ -262,6 +398,12 @@ public final class CallManager: Sendable {
             return effects
         default:
             guard call.phase < .answered else { return [] }
+            if call.direction == .inbound, !call.cancelled, status == 408 || status >= 500 {
+                // Fail over to the next destination (SPEC: timeout, 5xx, 503).
+                call.lastFailure = (status, response.statusLine.map { String($0.reason) } ?? "")
+                state.calls[id] = call
+                return tryNextTarget(id, state: &state)
+            }
             var effects: [Effect] = [.respond(call.aKey, call.aContext, status: status, relay(response, call))]
             effects.append(.ended(end(id, state: &state, cause: call.cancelled ? "originator_cancel" : Self.cause(forFinal: status), status: status)))
             return effects
@@ -291,7 +433,7 @@ public final class CallManager: Sendable {
                                                   headers: headers, body: Array(ack.body)) else { return [] }
             call.bACK = bACK.serialized()
             state.calls[id] = call
-            return [.toCarrier(call.bACK!)]
+            return [.toB(call.bAddress, call.bACK!)]
         }
         guard let effects else { return false }
         perform(effects)
@@ -329,8 +471,8 @@ public final class CallManager: Sendable {
             var tx = ClientTransaction(kind: .nonInvite, request: cancel.serialized(), reliable: false, timers: configuration.timers)
             let txKey = "\(call.bLeg.branch)|CANCEL"
             let started = tx.start()
-            state.pending[txKey] = Pending(call: call.id, leg: .b, purpose: .cancel, tx: tx)
-            effects += Self.effects(of: started, key: txKey, leg: .b, call: call)
+            state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .cancel, tx: tx)
+            effects += Self.effects(of: started, key: txKey, route: .b(call.bAddress))
             return effects
         case "BYE":
             guard call.phase >= .answered else {
@@ -398,8 +540,8 @@ public final class CallManager: Sendable {
                 var tx = ClientTransaction(kind: .nonInvite, request: cancel.serialized(), reliable: false, timers: configuration.timers)
                 let txKey = "\(call.bLeg.branch)|CANCEL"
                 let started = tx.start()
-                state.pending[txKey] = Pending(call: call.id, leg: .b, purpose: .cancel, tx: tx)
-                effects += Self.effects(of: started, key: txKey, leg: .b, call: call)
+                state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .cancel, tx: tx)
+                effects += Self.effects(of: started, key: txKey, route: .b(call.bAddress))
             }
             effects.append(.respond(call.aKey, call.aContext, status: 403, makeResponse(call.aInvite, 403, "Credential Revoked", toTag: call.aTag)))
         }
@@ -414,9 +556,14 @@ public final class CallManager: Sendable {
             guard var pending = state.pending[txKey] else { return [] }
             let actions = pending.tx.handle(.timerFired(timer))
             state.pending[txKey] = pending
-            var effects = Self.effects(of: actions, key: txKey, leg: pending.leg, call: state.calls[pending.call])
+            var effects = Self.effects(of: actions, key: txKey, route: pending.route)
             if actions.terminated { state.pending.removeValue(forKey: txKey) }
-            if actions.failure != nil, pending.purpose == .invite, let call = state.calls[pending.call], call.phase < .answered {
+            if actions.failure != nil, pending.purpose == .invite, var call = state.calls[pending.call], call.phase < .answered,
+               call.direction == .inbound, !call.cancelled {
+                call.lastFailure = (408, "Request Timeout")
+                state.calls[call.id] = call
+                effects += tryNextTarget(call.id, state: &state)
+            } else if actions.failure != nil, pending.purpose == .invite, let call = state.calls[pending.call], call.phase < .answered {
                 // No final answer from the carrier: the customer gets 408 and the call ends.
                 effects.append(.respond(call.aKey, call.aContext, status: 408, makeResponse(call.aInvite, 408, nil, toTag: call.aTag)))
                 effects.append(.ended(end(call.id, state: &state, cause: "carrier_timeout", status: 408)))
@@ -471,8 +618,8 @@ public final class CallManager: Sendable {
         var tx = ClientTransaction(kind: .nonInvite, request: bye.serialized(), reliable: false, timers: configuration.timers)
         let txKey = "\(branch)|BYE"
         let started = tx.start()
-        state.pending[txKey] = Pending(call: call.id, leg: .b, purpose: .bye, tx: tx)
-        return Self.effects(of: started, key: txKey, leg: .b, call: call)
+        state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .bye, tx: tx)
+        return Self.effects(of: started, key: txKey, route: .b(call.bAddress))
     }
 
     /// A BYE in the customer's dialog, where the edge is the UAS: our From is their To (with our
@@ -504,8 +651,8 @@ public final class CallManager: Sendable {
         var tx = ClientTransaction(kind: .nonInvite, request: bye.serialized(), reliable: call.aContext.transport.isStream, timers: configuration.timers)
         let txKey = "\(branch)|BYE"
         let started = tx.start()
-        state.pending[txKey] = Pending(call: call.id, leg: .a, purpose: .bye, tx: tx)
-        return Self.effects(of: started, key: txKey, leg: .a, call: updated)
+        state.pending[txKey] = Pending(call: call.id, route: .a(call.aContext), purpose: .bye, tx: tx)
+        return Self.effects(of: started, key: txKey, route: .a(call.aContext))
     }
 
     /// The hangup cause for a final error response from the far end.
@@ -543,7 +690,7 @@ public final class CallManager: Sendable {
         let left = state.perTrunk[call.trunkSid, default: 1] - 1
         state.perTrunk[call.trunkSid] = left > 0 ? left : nil
         return CallRecord(
-            accountSid: call.accountSid, trunkSid: call.trunkSid, direction: .outbound,
+            accountSid: call.accountSid, trunkSid: call.trunkSid, direction: call.direction,
             from: String(call.aInvite.from?.uri.raw ?? ""), to: String(call.aInvite.to?.uri.raw ?? ""),
             startTime: call.startedAt, answerTime: call.answeredAt, endTime: now(), hangupCause: cause,
             hangupCauseCode: status ?? (call.answeredAt != nil ? 200 : nil),
@@ -552,12 +699,12 @@ public final class CallManager: Sendable {
 
     // MARK: Effects
 
-    private static func effects(of actions: ClientTransaction.Actions, key: String, leg: Leg, call: Call?) -> [Effect] {
+    private static func effects(of actions: ClientTransaction.Actions, key: String, route: Route) -> [Effect] {
         var out: [Effect] = []
         if let bytes = actions.send {
-            switch leg {
-            case .b: out.append(.toCarrier(bytes))
-            case .a: if let call { out.append(.toCustomer(call.aContext, bytes)) }
+            switch route {
+            case .b(let address): out.append(.toB(address, bytes))
+            case .a(let context): out.append(.toCustomer(context, bytes))
             }
         }
         for (timer, delay) in actions.start { out.append(.txTimer(key: key, timer, delay)) }
@@ -567,8 +714,8 @@ public final class CallManager: Sendable {
     private func perform(_ effects: [Effect]) {
         for effect in effects {
             switch effect {
-            case .toCarrier(let bytes):
-                sockets.send(bytes, to: configuration.carrierAddress)
+            case .toB(let address, let bytes):
+                sockets.send(bytes, to: address)
             case .toCustomer(let context, let bytes):
                 context.send(bytes: bytes)
             case .respond(let key, let context, let status, let message):
@@ -577,6 +724,8 @@ public final class CallManager: Sendable {
                 scheduler.schedule(after: delay) { [weak self] in self?.fire(timer, key: key) }
             case .a2xxTimer(let call, let delay):
                 scheduler.schedule(after: delay) { [weak self] in self?.fireA2xx(call: call) }
+            case .failoverTimer(let call, let attempt, let delay):
+                scheduler.schedule(after: delay) { [weak self] in self?.fireFailover(call: call, attempt: attempt) }
             case .ended(let record):
                 if !records.offer(record) { logger.warning("CDR queue full: record dropped", metadata: ["call": "\(record.sid)"]) }
                 logger.info("call ended", metadata: [

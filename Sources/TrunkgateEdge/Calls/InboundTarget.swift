@@ -1,0 +1,62 @@
+public import NIOCore
+public import SIPMessage
+public import TrunkgateModel
+
+/// Where one attempt of an inbound call (PSTN → customer) goes: the Request-URI to use and the
+/// address the INVITE is sent to.
+public struct InboundTarget: Sendable, Hashable {
+    public var uri: SIPURI
+    /// The user part of the Request-URI (the DID for destinations, the registered user for contacts).
+    public var user: String?
+    public var address: SocketAddress
+    /// What the target came from, for logs: a destination sid or a registration binding's contact.
+    public var label: String
+
+    public init(uri: SIPURI, user: String?, address: SocketAddress, label: String) {
+        self.uri = uri
+        self.user = user
+        self.address = address
+        self.label = label
+    }
+
+    /// A trunk's destination URIs in the order calls try them: ascending priority, and within a
+    /// priority a weighted random order (a destination with weight 30 comes first three times as
+    /// often as one with weight 10). Weight 0 destinations come last in their priority.
+    public static func order(_ destinations: [DestinationURI], random: (Int) -> Int = { Int.random(in: 0..<$0) }) -> [DestinationURI] {
+        let byPriority = Dictionary(grouping: destinations, by: \.priority)
+        var out: [DestinationURI] = []
+        for priority in byPriority.keys.sorted() {
+            var pool = byPriority[priority]!.sorted { $0.sid < $1.sid }
+            while !pool.isEmpty {
+                let total = pool.reduce(0) { $0 + max(0, $1.weight) }
+                var pick = 0
+                if total > 0 {
+                    var r = random(total)
+                    for (i, d) in pool.enumerated() where d.weight > 0 {
+                        if r < d.weight { pick = i; break }
+                        r -= d.weight
+                    }
+                }
+                out.append(pool.remove(at: pick))
+            }
+        }
+        return out
+    }
+
+    /// The destination as a URI (`sip:` added when it has no scheme).
+    public static func uri(of destination: String) -> SIPURI? {
+        let lower = destination.lowercased()
+        let text = lower.hasPrefix("sip:") || lower.hasPrefix("sips:") ? destination : "sip:" + destination
+        return try? SIPURI(parsing: text)
+    }
+
+    /// Resolves a destination to an address (A/AAAA through the system resolver; blocking, so
+    /// called off the event loops). Nil when it cannot be reached over UDP from this build.
+    public static func resolve(_ destination: DestinationURI, calledNumber: String) -> InboundTarget? {
+        guard let uri = uri(of: destination.destination), uri.scheme == .sip,
+              (uri.transportParameter ?? "udp") == "udp" else { return nil }
+        let host = uri.host.hasPrefix("[") ? String(uri.host.dropFirst().dropLast()) : String(uri.host)
+        guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: uri.port ?? 5060) else { return nil }
+        return InboundTarget(uri: uri, user: calledNumber, address: address, label: destination.sid)
+    }
+}
