@@ -173,8 +173,10 @@ struct ServeCommand: AsyncParsableCommand {
         let transactions = ServerTransactionTable(scheduler: scheduler)
         let outboundSockets = SIPOutboundSockets()
         let calls = carrierRoute.map { route in
-            CallManager(
-                configuration: .init(carrier: route.uri, carrierAddress: route.address, fromDomain: edgeDomainName),
+            var callConfiguration = CallManager.Configuration(carrier: route.uri, carrierAddress: route.address, fromDomain: edgeDomainName)
+            callConfiguration.sealer = sealer
+            return CallManager(
+                configuration: callConfiguration,
                 sockets: outboundSockets, transactions: transactions, scheduler: scheduler, logger: Logger(label: "trunkgate.calls"))
         }
         let handler = EdgeRequestHandler(

@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import NIOCore
 public import SIPMessage
+import SIPDigest
 public import SIPTransaction
 public import SIPTransport
 public import TrunkgateModel
@@ -36,6 +37,9 @@ public final class CallManager: Sendable {
         /// Inbound calls: how long a destination may stay silent (not even 100 Trying) before
         /// the call fails over to the next one.
         public var failoverTimeout: Duration = .seconds(3)
+        /// Opens destinations' sealed outbound passwords (the server key); without it, a
+        /// destination that challenges is a failed attempt.
+        public var sealer: SecretSealer?
 
         public init(carrier: SIPURI, carrierAddress: SocketAddress, fromDomain: String,
                     timers: TransactionTimers = .default, capacity: Int = 50_000) {
@@ -99,6 +103,9 @@ public final class CallManager: Sendable {
         /// Inbound calls: which attempt is current, and whether its far end has answered anything.
         var attempt = 0
         var attemptResponded = false
+        var currentTarget: InboundTarget?
+        /// The attempt that answered a destination's challenge, if one did.
+        var authAttempt: Int?
         var lastFailure: (status: Int, reason: String)?
         var bRemoteTag: String?
         var bRemoteTarget: String?
@@ -139,6 +146,8 @@ public final class CallManager: Sendable {
     private let now: @Sendable () -> Date
     private let state = Mutex(State())
     private let serverHeader: String
+    /// Answers destinations' digest challenges (keeps nonce counts per nonce).
+    private let digest = DigestClient()
     /// CDRs of ended calls, drained into the store by ``EdgeBackgroundService``.
     public let records = BatchQueue<CallRecord>(capacity: 100_000)
 
@@ -311,6 +320,8 @@ public final class CallManager: Sendable {
             call.bAddress = target.address
             call.attempt += 1
             call.attemptResponded = false
+            call.currentTarget = target
+            call.authAttempt = nil
             state.calls[id] = call
             var tx = ClientTransaction(kind: .invite, request: bInvite.serialized(), reliable: false, timers: configuration.timers)
             let started = tx.start()
@@ -325,9 +336,51 @@ public final class CallManager: Sendable {
                 .ended(end(id, state: &state, cause: call.attempt == 0 ? "no_route" : "destinations_failed", status: status))]
     }
 
+    /// Retries the INVITE once with the destination's credentials: same dialog, new branch,
+    /// CSeq + 1, `Authorization`/`Proxy-Authorization` for the strongest algorithm offered.
+    private func authenticatedRetry(_ call: Call, challenge: SIPMessage, status: Int, state: inout State) -> [Effect]? {
+        guard let target = call.currentTarget, let user = target.authUsername, let sealed = target.authPasswordSealed,
+              let password = try? configuration.sealer?.open(sealed), let uri = call.bInvite.requestURI,
+              let cseq = call.bInvite.cseq else { return nil }
+        let name = status == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"
+        let offers = challenge.headers(named: name).compactMap { try? SIPAuthHeader(parsing: $0, headerName: name) }
+        guard let answer = try? digest.authorization(answering: offers, username: user, password: password, method: "INVITE",
+                                                     uri: String(uri.raw), body: Array(call.bInvite.body)) else { return nil }
+        var call = call
+        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        var retry = call.bInvite
+        do {
+            try retry.set(.via, "SIP/2.0/UDP \(call.bLeg.sentBy);branch=\(branch);rport")
+            try retry.set(.cseq, "\(cseq.number + 1) INVITE")
+            try retry.append(SIPHeader(status == 401 ? .authorization : .proxyAuthorization, answer.serialized))
+        } catch {
+            return nil
+        }
+        call.bLeg.branch = branch
+        call.bLeg.cseq = cseq.number + 1
+        call.bNextCSeq = cseq.number + 2
+        call.bInvite = retry
+        call.attempt += 1
+        call.attemptResponded = false
+        call.authAttempt = call.attempt
+        state.calls[call.id] = call
+        var tx = ClientTransaction(kind: .invite, request: retry.serialized(), reliable: false, timers: configuration.timers)
+        let started = tx.start()
+        let txKey = "\(branch)|INVITE"
+        state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .invite, tx: tx, invite: retry)
+        return Self.effects(of: started, key: txKey, route: .b(call.bAddress))
+            + [.failoverTimer(call: call.id, attempt: call.attempt, configuration.failoverTimeout)]
+    }
+
     private func fireFailover(call id: UInt64, attempt: Int) {
         let effects = state.withLock { state -> [Effect] in
             guard var call = state.calls[id], call.attempt == attempt, !call.attemptResponded, call.phase < .answered, !call.cancelled else { return [] }
+            if call.authAttempt == attempt {
+                // No answer to our authenticated retry (SPEC: sip_auth_timeout 4250).
+                state.pending.removeValue(forKey: "\(call.bLeg.branch)|INVITE")
+                return [.respond(call.aKey, call.aContext, status: 408, makeResponse(call.aInvite, 408, "Destination Did Not Answer Authentication", toTag: call.aTag)),
+                        .ended(end(id, state: &state, cause: "sip_auth_timeout", status: 4250))]
+            }
             // A silent destination: stop retransmitting to it and move on.
             state.pending.removeValue(forKey: "\(call.bLeg.branch)|INVITE")
             call.lastFailure = (408, "Request Timeout")
@@ -398,7 +451,16 @@ public final class CallManager: Sendable {
             return effects
         default:
             guard call.phase < .answered else { return [] }
-            if call.direction == .inbound, !call.cancelled, status == 408 || status >= 500 {
+            if call.direction == .inbound, !call.cancelled, status == 401 || status == 407 {
+                if call.authAttempt != nil {
+                    // The destination rejected our credentials (SPEC: sip_auth_failed 4240).
+                    return [.respond(call.aKey, call.aContext, status: 403, makeResponse(call.aInvite, 403, "Destination Rejected Credentials", toTag: call.aTag)),
+                            .ended(end(id, state: &state, cause: "sip_auth_failed", status: 4240))]
+                }
+                if let retry = authenticatedRetry(call, challenge: response, status: status, state: &state) { return retry }
+                // No credentials for it: a failed attempt like any other.
+            }
+            if call.direction == .inbound, !call.cancelled, status == 408 || status == 401 || status == 407 || status >= 500 {
                 // Fail over to the next destination (SPEC: timeout, 5xx, 503).
                 call.lastFailure = (status, response.statusLine.map { String($0.reason) } ?? "")
                 state.calls[id] = call

@@ -11,12 +11,18 @@ public struct InboundTarget: Sendable, Hashable {
     public var address: SocketAddress
     /// What the target came from, for logs: a destination sid or a registration binding's contact.
     public var label: String
+    /// Credentials for a destination that challenges (401/407); the password stays sealed with
+    /// the server key until the challenge comes.
+    public var authUsername: String?
+    public var authPasswordSealed: String?
 
-    public init(uri: SIPURI, user: String?, address: SocketAddress, label: String) {
+    public init(uri: SIPURI, user: String?, address: SocketAddress, label: String, authUsername: String? = nil, authPasswordSealed: String? = nil) {
         self.uri = uri
         self.user = user
         self.address = address
         self.label = label
+        self.authUsername = authUsername
+        self.authPasswordSealed = authPasswordSealed
     }
 
     /// A trunk's destination URIs in the order calls try them: ascending priority, and within a
@@ -57,6 +63,7 @@ public struct InboundTarget: Sendable, Hashable {
               (uri.transportParameter ?? "udp") == "udp" else { return nil }
         let host = uri.host.hasPrefix("[") ? String(uri.host.dropFirst().dropLast()) : String(uri.host)
         guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: uri.port ?? 5060) else { return nil }
-        return InboundTarget(uri: uri, user: calledNumber, address: address, label: destination.sid)
+        return InboundTarget(uri: uri, user: calledNumber, address: address, label: destination.sid,
+                             authUsername: destination.authUsername, authPasswordSealed: destination.authPasswordSealed)
     }
 }
