@@ -15,6 +15,8 @@ public struct SIPTransportService: Service, CustomStringConvertible {
     public let onListening: (@Sendable ([SIPBoundListener]) -> Void)?
     /// Receives the UDP listener sockets, for requests the edge sends itself.
     public let outbound: SIPOutboundSockets?
+    /// Runs at graceful shutdown while the listeners are still open (the B2BUA ends its calls).
+    public let beforeClose: (@Sendable () async -> Void)?
 
     public init(
         configuration: SIPTransportConfiguration,
@@ -22,9 +24,11 @@ public struct SIPTransportService: Service, CustomStringConvertible {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         onListening: (@Sendable ([SIPBoundListener]) -> Void)? = nil,
-        outbound: SIPOutboundSockets? = nil
+        outbound: SIPOutboundSockets? = nil,
+        beforeClose: (@Sendable () async -> Void)? = nil
     ) {
         self.outbound = outbound
+        self.beforeClose = beforeClose
         self.configuration = configuration
         self.handler = handler
         self.group = group
@@ -43,6 +47,7 @@ public struct SIPTransportService: Service, CustomStringConvertible {
         onListening?(listeners.listeners)
         do {
             try await gracefulShutdown()
+            await beforeClose?()
             logger.info("SIP shutting down: closing listeners and \(listeners.openConnections) connection(s)")
         } catch {
             // Cancelled: stop all the same.

@@ -201,7 +201,13 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: transportConfiguration,
             handler: handler, group: group, logger: Logger(label: "trunkgate.sip"),
             onListening: { _ in listening.set() },
-            outbound: outboundSockets)
+            outbound: outboundSockets,
+            beforeClose: {
+                guard let calls, calls.activeCalls > 0 else { return }
+                calls.endAllCalls()
+                // Give the BYEs and CANCELs a moment on the wire before the sockets close.
+                try? await Task.sleep(for: .milliseconds(200))
+            })
         let background = EdgeBackgroundService(store: store, handler: handler, logger: Logger(label: "trunkgate.edge"))
         let apiServer = APIServer(
             store: store,

@@ -589,7 +589,20 @@ public final class CallManager: Sendable {
         perform(effects)
     }
 
-    private func revoke(_ call: Call, state: inout State) -> [Effect] {
+    /// Ends every call (graceful shutdown: call state lives only in this process). Answered
+    /// calls get BYE on both legs, ringing ones CANCEL toward the far end and 503 to the caller;
+    /// every CDR is closed with `cause`.
+    public func endAllCalls(cause: String = "edge_shutdown") {
+        let effects = state.withLock { state -> [Effect] in
+            var effects: [Effect] = []
+            for call in state.calls.values { effects += revoke(call, state: &state, cause: cause, refusal: (503, "Service Shutting Down")) }
+            return effects
+        }
+        perform(effects)
+    }
+
+    private func revoke(_ call: Call, state: inout State, cause: String = "credential_revoked",
+                        refusal: (Int, String) = (403, "Credential Revoked")) -> [Effect] {
         var effects: [Effect] = []
         if call.phase >= .answered {
             effects += byeToCarrier(call, state: &state)
@@ -605,9 +618,9 @@ public final class CallManager: Sendable {
                 state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .cancel, tx: tx)
                 effects += Self.effects(of: started, key: txKey, route: .b(call.bAddress))
             }
-            effects.append(.respond(call.aKey, call.aContext, status: 403, makeResponse(call.aInvite, 403, "Credential Revoked", toTag: call.aTag)))
+            effects.append(.respond(call.aKey, call.aContext, status: refusal.0, makeResponse(call.aInvite, refusal.0, refusal.1, toTag: call.aTag)))
         }
-        effects.append(.ended(end(call.id, state: &state, cause: "credential_revoked", status: nil)))
+        effects.append(.ended(end(call.id, state: &state, cause: cause, status: nil)))
         return effects
     }
 
