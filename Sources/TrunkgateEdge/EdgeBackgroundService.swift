@@ -112,7 +112,15 @@ public struct EdgeBackgroundService: Service {
     }
 
     /// Drains every queue into the store.
+    ///
+    /// The drained items exist nowhere else, so the writes run in a task of their own that the
+    /// caller's cancellation (the flush loop is cancelled at shutdown) cannot interrupt halfway.
     public func flush() async {
+        let this = self
+        await Task { await this.flushQueues() }.value
+    }
+
+    private func flushQueues() async {
         do {
             let events = handler.authEvents.drain()
             metrics.record(events)

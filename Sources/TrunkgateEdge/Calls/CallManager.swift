@@ -51,7 +51,20 @@ public final class CallManager: Sendable {
         }
     }
 
-    enum Purpose: Sendable { case invite, cancel, bye }
+    enum Purpose: Sendable { case invite, cancel, bye, relay }
+
+    /// A mid-call request (re-INVITE, UPDATE, INFO …) relayed to the other leg: where its
+    /// answer goes back to.
+    struct MidCallRelay: Sendable {
+        var original: SIPMessage
+        var serverKey: ServerTransactionKey
+        var serverContext: SIPRequestContext
+        /// The side the request came from (the answer goes there; its ACK comes from there).
+        var from: Side
+        var cseq: UInt32
+    }
+
+    enum Side: Sendable { case a, b }
     enum Phase: Sendable, Comparable { case calling, early, answered, confirmed }
 
     /// Where a leg's requests go: to an address over the UDP listener (B), or back over the
@@ -69,6 +82,7 @@ public final class CallManager: Sendable {
         var tx: ClientTransaction
         /// The INVITE itself (its ACK for a non-2xx is built from it).
         var invite: SIPMessage? = nil
+        var relay: MidCallRelay? = nil
     }
 
     struct Call: Sendable {
@@ -113,6 +127,9 @@ public final class CallManager: Sendable {
         var bNextCSeq: UInt32 = 2
         var bACK: [UInt8]?
         var cancelled = false
+        /// A relayed re-INVITE answered 2xx: the ACK its sender will send goes to the other side
+        /// with this CSeq.
+        var reinviteACK: (toward: Side, cseq: UInt32, body: Bool)?
     }
 
     struct State {
@@ -331,7 +348,8 @@ public final class CallManager: Sendable {
             return Self.effects(of: started, key: txKey, route: .b(target.address))
                 + [.failoverTimer(call: id, attempt: call.attempt, configuration.failoverTimeout)]
         }
-        let (status, reason) = call.lastFailure ?? (480, "Temporarily Unavailable")
+        var (status, reason) = call.lastFailure ?? (480, "Temporarily Unavailable")
+        if status == 401 || status == 407 { (status, reason) = (403, "Destination Requires Authentication") }  // not the caller's to answer
         return [.respond(call.aKey, call.aContext, status: status, makeResponse(call.aInvite, status, reason, toTag: call.aTag)),
                 .ended(end(id, state: &state, cause: call.attempt == 0 ? "no_route" : "destinations_failed", status: status))]
     }
@@ -407,7 +425,9 @@ public final class CallManager: Sendable {
             state.pending[txKey] = pending
             var effects = Self.effects(of: actions, key: txKey, route: pending.route)
             if actions.terminated { state.pending.removeValue(forKey: txKey) }
-            if actions.passToUser, pending.purpose == .invite {
+            if actions.passToUser, pending.purpose == .relay, let relay = pending.relay {
+                effects += self.midCallResponse(response, status: status, relay: relay, call: pending.call, state: &state)
+            } else if actions.passToUser, pending.purpose == .invite {
                 effects += self.inviteResponse(response, status: status, call: pending.call, state: &state)
             } else if pending.purpose == .invite, (200..<300).contains(status), let call = state.calls[pending.call], let bACK = call.bACK {
                 effects.append(.toB(call.bAddress, bACK))  // a retransmitted 2xx after our ACK: ACK again
@@ -485,8 +505,15 @@ public final class CallManager: Sendable {
     public func handleACK(_ ack: SIPMessage) -> Bool {
         guard let callID = ack.callID.map(String.init) else { return false }
         let effects = state.withLock { state -> [Effect]? in
-            guard let id = state.byACallID[callID], var call = state.calls[id] else { return nil }
-            guard call.phase == .answered else { return [] }  // a retransmitted ACK: absorbed
+            let fromB = state.byACallID[callID] == nil
+            guard let id = state.byACallID[callID] ?? state.byBCallID[callID], var call = state.calls[id] else { return nil }
+            if call.phase == .confirmed, let pending = call.reinviteACK, pending.toward == (fromB ? .a : .b) {
+                // The ACK for a relayed re-INVITE's 2xx: on to the side that answered it.
+                call.reinviteACK = nil
+                state.calls[id] = call
+                return midCallACK(ack, call: call, toward: pending.toward, cseq: pending.cseq)
+            }
+            guard !fromB, call.phase == .answered else { return [] }  // a retransmitted ACK: absorbed
             call.phase = .confirmed
             call.a2xx = nil
             var headers = bDialogHeaders(call, method: "ACK", cseq: call.bInvite.cseq?.number ?? 1)
@@ -545,7 +572,10 @@ public final class CallManager: Sendable {
             effects.append(.ended(end(call.id, state: &state, cause: "caller_bye", status: nil)))
             return effects
         default:
-            return [.respond(key, context, status: 501, makeResponse(request, 501, "Mid-Call Requests Not Supported"))]
+            guard call.phase == .confirmed else {
+                return [.respond(key, context, status: 491, makeResponse(request, 491, "Request Pending"))]
+            }
+            return relayMidCall(request, method: method, from: .a, key: key, context: context, call: call, state: &state)
         }
     }
 
@@ -560,7 +590,93 @@ public final class CallManager: Sendable {
         case "BYE":
             return [.respond(key, context, status: 481, makeResponse(request, 481))]
         default:
-            return [.respond(key, context, status: 501, makeResponse(request, 501, "Mid-Call Requests Not Supported"))]
+            guard call.phase == .confirmed else {
+                return [.respond(key, context, status: 491, makeResponse(request, 491, "Request Pending"))]
+            }
+            return relayMidCall(request, method: method, from: .b, key: key, context: context, call: call, state: &state)
+        }
+    }
+
+    // MARK: Mid-call requests
+
+    /// Relays a mid-call request (re-INVITE, UPDATE, INFO, OPTIONS …) to the other leg as a new
+    /// transaction in that leg's dialog; its answer comes back through ``midCallResponse``.
+    private func relayMidCall(_ request: SIPMessage, method: Substring, from side: Side, key: ServerTransactionKey,
+                              context: SIPRequestContext, call: Call, state: inout State) -> [Effect] {
+        var call = call
+        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        var headers: [(String, String)]
+        let target: String
+        let cseq: UInt32
+        let route: Route
+        switch side {
+        case .a:
+            cseq = call.bNextCSeq
+            call.bNextCSeq += 1
+            headers = bDialogHeaders(call, method: String(method), cseq: cseq, branch: branch)
+            headers.append(("Contact", "<sip:trunkgate@\(call.bLeg.sentBy);transport=udp>"))
+            target = call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")
+            route = .b(call.bAddress)
+        case .b:
+            cseq = call.aNextCSeq
+            call.aNextCSeq += 1
+            headers = aDialogHeaders(call, method: String(method), cseq: cseq, branch: branch)
+            headers.append(("Contact", aContact(call)))
+            target = aRemoteTarget(call)
+            route = .a(call.aContext)
+        }
+        for h in request.headers where !CallLegRewriter.isLegLocal(h) { headers.append((h.name.name, String(h.value))) }
+        guard let relayed = try? SIPMessage.build(startLine: "\(method) \(target) SIP/2.0", headers: headers, body: Array(request.body)) else {
+            return [.respond(key, context, status: 500, makeResponse(request, 500))]
+        }
+        state.calls[call.id] = call
+        let reliable: Bool
+        if case .a(let ctx) = route { reliable = ctx.transport.isStream } else { reliable = false }
+        var tx = ClientTransaction(kind: method == "INVITE" ? .invite : .nonInvite, request: relayed.serialized(), reliable: reliable,
+                                   timers: configuration.timers)
+        let started = tx.start()
+        let txKey = "\(branch)|\(method)"
+        let relay = MidCallRelay(original: request, serverKey: key, serverContext: context, from: side, cseq: cseq)
+        state.pending[txKey] = Pending(call: call.id, route: route, purpose: .relay, tx: tx, invite: relayed, relay: relay)
+        return Self.effects(of: started, key: txKey, route: route)
+    }
+
+    /// The other leg answered a relayed mid-call request: the answer goes back to its sender.
+    private func midCallResponse(_ response: SIPMessage, status: Int, relay: MidCallRelay, call id: UInt64, state: inout State) -> [Effect] {
+        guard status > 100, var call = state.calls[id] else { return [] }
+        var out = relay.original.makeResponse(status: status, reason: response.statusLine.map { String($0.reason) })
+        if status < 300 {
+            try? out.append(SIPHeader(.contact, relay.from == .a ? aContact(call) : "<sip:trunkgate@\(call.bLeg.sentBy);transport=udp>"))
+        }
+        for h in response.headers where !CallLegRewriter.isLegLocal(h) && !CallLegRewriter.isHopByHopResponseHeader(h) { try? out.append(h) }
+        try? out.append(SIPHeader(.server, serverHeader))
+        out.body = response.body
+        if relay.original.method == "INVITE", (200..<300).contains(status) {
+            // Its sender will ACK the 2xx; that ACK goes to the side that answered.
+            call.reinviteACK = (toward: relay.from == .a ? .b : .a, cseq: relay.cseq, body: false)
+            state.calls[id] = call
+        }
+        return [.respond(relay.serverKey, relay.serverContext, status: status, out)]
+    }
+
+    /// Forwards the ACK of a relayed re-INVITE's 2xx.
+    private func midCallACK(_ ack: SIPMessage, call: Call, toward: Side, cseq: UInt32) -> [Effect] {
+        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        var headers: [(String, String)]
+        let target: String
+        switch toward {
+        case .b:
+            headers = bDialogHeaders(call, method: "ACK", cseq: cseq, branch: branch)
+            target = call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")
+        case .a:
+            headers = aDialogHeaders(call, method: "ACK", cseq: cseq, branch: branch)
+            target = aRemoteTarget(call)
+        }
+        if let type = ack.contentType { headers.append(("Content-Type", String(type))) }
+        guard let out = try? SIPMessage.build(startLine: "ACK \(target) SIP/2.0", headers: headers, body: Array(ack.body)) else { return [] }
+        switch toward {
+        case .b: return [.toB(call.bAddress, out.serialized())]
+        case .a: return [.toCustomer(call.aContext, out.serialized())]
         }
     }
 
@@ -697,29 +813,38 @@ public final class CallManager: Sendable {
         return Self.effects(of: started, key: txKey, route: .b(call.bAddress))
     }
 
-    /// A BYE in the customer's dialog, where the edge is the UAS: our From is their To (with our
-    /// tag), the Request-URI their Contact, the route set their Record-Route in order.
-    private func byeToCustomer(_ call: Call, state: inout State) -> [Effect] {
+    /// From, To, Call-ID, CSeq, Via, Route and Max-Forwards of a request the edge sends in the A
+    /// leg's dialog, where it is the UAS: our From is their To (with our tag), the route set their
+    /// Record-Route in order.
+    private func aDialogHeaders(_ call: Call, method: String, cseq: UInt32, branch: String) -> [(String, String)] {
         let invite = call.aInvite
-        let local = call.aContext.local
-        let localHost = local.flatMap { address -> String? in
+        let localHost = call.aContext.local.flatMap { address -> String? in
             guard let ip = address.ipAddress, let port = address.port else { return nil }
             return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
         } ?? configuration.fromDomain
         let transport = call.aContext.transport.rawValue.uppercased()
-        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
         var headers: [(String, String)] = [
             ("Via", "SIP/2.0/\(transport) \(localHost);branch=\(branch);rport"),
             ("Max-Forwards", "70"),
             ("From", String(invite.header(.to) ?? "") + ";tag=\(call.aTag)"),
             ("To", String(invite.header(.from) ?? "")),
             ("Call-ID", call.aCallID),
-            ("CSeq", "\(call.aNextCSeq) BYE"),
-            ("Server", serverHeader),
+            ("CSeq", "\(cseq) \(method)"),
         ]
         for route in invite.recordRoutes { headers.append(("Route", String(route.raw))) }
-        let target = invite.contacts.first?.address.map { String($0.uri.raw) } ?? String(invite.from?.uri.raw ?? "")
-        guard let bye = try? SIPMessage.build(startLine: "BYE \(target) SIP/2.0", headers: headers) else { return [] }
+        return headers
+    }
+
+    /// The A side's Contact (its remote target), or its From URI when it sent none.
+    private func aRemoteTarget(_ call: Call) -> String {
+        call.aInvite.contacts.first?.address.map { String($0.uri.raw) } ?? String(call.aInvite.from?.uri.raw ?? "")
+    }
+
+    /// A BYE in the A leg's dialog, sent back over the flow its INVITE came in on.
+    private func byeToCustomer(_ call: Call, state: inout State) -> [Effect] {
+        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        let headers = aDialogHeaders(call, method: "BYE", cseq: call.aNextCSeq, branch: branch) + [("Server", serverHeader)]
+        guard let bye = try? SIPMessage.build(startLine: "BYE \(aRemoteTarget(call)) SIP/2.0", headers: headers) else { return [] }
         var updated = call
         updated.aNextCSeq += 1
         state.calls[call.id] = updated
