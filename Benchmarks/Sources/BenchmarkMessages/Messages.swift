@@ -35,9 +35,7 @@ public let inviteBytes: [UInt8] = withBody([
     "a=rtpmap:101 telephone-event/8000",
     "a=fmtp:101 0-16",
     "a=ptime:20",
-    "a=maxptime:40",
     "a=sendrecv",
-    "a=rtcp:40001",
 ])
 
 /// A PBX re-registering with its credentials (RFC 2617 / RFC 8760 Digest).
