@@ -60,5 +60,14 @@ let package = Package(
             ],
             path: "Sources/SIPParserProfile"
         ),
+        // The same for the digest verification path.
+        .executableTarget(
+            name: "DigestProfile",
+            dependencies: [
+                .product(name: "SIPDigest", package: rootPackage),
+                .product(name: "SIPMessage", package: rootPackage),
+            ],
+            path: "Sources/DigestProfile"
+        ),
     ]
 )

@@ -12,6 +12,13 @@ public struct SIPAuthParameter: Sendable, Hashable {
         self.value = value
         self.quoted = quoted
     }
+
+    /// For the parser, which has lower-cased the name already.
+    init(lowercasedName: String, value: String, quoted: Bool) {
+        self.name = lowercasedName
+        self.value = value
+        self.quoted = quoted
+    }
 }
 
 /// The value of an `Authorization`, `Proxy-Authorization`, `WWW-Authenticate` or
@@ -61,7 +68,10 @@ public struct SIPAuthHeader: Sendable, Hashable, CustomStringConvertible {
 
     /// The parameter of that name (case-insensitive), if present.
     public func parameter(_ name: String) -> SIPAuthParameter? {
-        parameters.first { SIPLexical.equalsIgnoringCase($0.name.utf8, name.utf8) }
+        // Stored names are lower case, and so is nearly every name asked for: compare whole
+        // strings first, case-insensitively only when that finds nothing.
+        if let exact = parameters.first(where: { $0.name == name }) { return exact }
+        return parameters.first { SIPLexical.equalsIgnoringCase($0.name.utf8, name.utf8) }
     }
 
     /// The unescaped value of the parameter of that name (case-insensitive), if present.
@@ -220,8 +230,13 @@ private struct AuthHeaderParser {
     }
 
     private func lowercasedString(_ range: Range<Int>) -> String {
-        // Tokens are ASCII.
-        String(decoding: bytes[range].lazy.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        // Tokens are ASCII; names are nearly always sent in lower case already.
+        let slice = UnsafeBufferPointer(rebasing: bytes[range])
+        if !slice.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return String(decoding: slice, as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: slice.count) { out in
+            for (i, byte) in slice.enumerated() { out[i] = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte }
+            return slice.count
+        }
     }
 
     mutating func parse() -> Result<SIPAuthHeader, SIPParseError> {
@@ -239,6 +254,7 @@ private struct AuthHeaderParser {
             return .success(SIPAuthHeader(scheme: scheme, parameters: [], token68: token68))
         }
         var parameters: [SIPAuthParameter] = []
+        parameters.reserveCapacity(12)
         while true {
             guard let nameRange = scanToken() else { return failure("parameter name expected") }
             skipLWS()
@@ -261,7 +277,7 @@ private struct AuthHeaderParser {
             let name = lowercasedString(nameRange)
             guard parameters.count < SIPAuthHeader.maximumParameterCount else { return failure("too many parameters") }
             guard !parameters.contains(where: { $0.name == name }) else { return failure("duplicate parameter") }
-            parameters.append(SIPAuthParameter(name: name, value: value, quoted: quoted))
+            parameters.append(SIPAuthParameter(lowercasedName: name, value: value, quoted: quoted))
             skipLWS()
             if atEnd { break }
             guard bytes[index] == UInt8(ascii: ",") else { return failure("missing ',' between parameters") }
@@ -299,6 +315,19 @@ private struct AuthHeaderParser {
     /// A fold inside becomes one SP (RFC 3261 §7.3.1); raw controls and escaped CR/LF are refused.
     private mutating func scanQuotedString() -> Result<String, SIPParseError> {
         index += 1
+        // Fast path: plain qdtext up to the closing quote (no escape, fold or control) is the
+        // value as it stands, taken without a copy through an intermediate array.
+        var end = index
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self)
+                index = end + 1
+                return .success(value)
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte == 0x7F { break }
+            end += 1
+        }
         var content: [UInt8] = []
         while index < bytes.count {
             let byte = bytes[index]

@@ -255,5 +255,10 @@ final class SIPConnectionRegistry: Sendable {
         for channel in open {
             try? await channel.close()
         }
+        // The closeFuture callbacks remove them too, but on the channels' event loops, possibly
+        // after `close()` has returned to us: forget them here so the count is right at once.
+        channels.withLock { table in
+            for channel in open { table.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
     }
 }

@@ -1,0 +1,41 @@
+// A plain driver for profilers (perf): verifies precomputed MD5 or SHA-256 `Authorization`
+// answers in a loop (no benchmark harness), and prints a rough single-thread rate.
+//   DigestProfile [md5|sha256] [iterations]
+import SIPDigest
+import SIPMessage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+let args = CommandLine.arguments
+let algorithm: DigestAlgorithm = args.count > 1 && args[1] == "sha256" ? .sha256 : .md5
+let iterations = args.count > 2 ? Int(args[2]) ?? 200_000 : 200_000
+let realm = "trunk.example.com"
+let binding = NonceBinding(trunk: "TK0001", sourceIP: "203.0.113.5", transport: "udp")
+let request = DigestRequest(method: "INVITE", uri: "sip:+14155551234@trunk.example.com")
+let password = "Corr3ct-Horse-Battery"
+let users = ["alice": DigestHA1Set.compute(username: "alice", realm: realm, password: password)]
+let policy = try! DigestChallengePolicy(realm: realm, algorithms: [algorithm])
+let authenticator = DigestAuthenticator(keys: try! NonceKeyRing(current: .generate(id: 1)))
+let challenge = authenticator.challenge(.proxy, policy: policy, binding: binding).headers
+let client = DigestClient()
+let pool: [[Substring]] = (0..<iterations).map { _ in
+    [Substring(try! client.authorization(answering: challenge, username: "alice", password: password,
+                                         method: request.method, uri: request.uri).serialized)]
+}
+let start = now()
+var ok = 0
+for answer in pool {
+    if authenticator.verify(headerValues: answer, request: request, policy: policy, binding: binding, user: { users[$0] }).isOK { ok += 1 }
+}
+let seconds = now() - start
+let perSecond = Int(Double(iterations) / seconds)
+let microseconds: Double = seconds / Double(iterations) * 1e6
+print("\(algorithm.rawValue): \(iterations) verifications, \(perSecond)/s, \(microseconds) us each, ok \(ok)")
