@@ -64,9 +64,10 @@ enum Handlers {
         let maxCalls = try Validation.positive(try b.int("max_concurrent_calls"), max: 100_000, field: "max_concurrent_calls")
         var aclSid: String?
         if let s = try b.string("ip_acl_sid") { aclSid = try await assignableACL(call, s) }
+        let restrict = try b.bool("restrict_caller_id") ?? false
         let trunk = Trunk(
             sid: sid, accountSid: call.accountSid, trunkName: name, domainName: domain, authType: authType, realm: realm,
-            digestAlgorithms: algorithms, maxCPS: maxCPS, maxConcurrentCalls: maxCalls, ipACLSid: aclSid)
+            digestAlgorithms: algorithms, maxCPS: maxCPS, maxConcurrentCalls: maxCalls, ipACLSid: aclSid, restrictCallerID: restrict)
         let stored = try await call.store.createTrunk(trunk, limits: call.options.limits)
         return try created(call, stored, sid: stored.sid)
     }
@@ -93,10 +94,11 @@ enum Handlers {
         if let v = try b.nullableInt("max_concurrent_calls") {
             trunk.maxConcurrentCalls = try Validation.positive(v, max: 100_000, field: "max_concurrent_calls")
         }
+        if let v = try b.bool("restrict_caller_id") { trunk.restrictCallerID = v }
         if let v = try b.nullableString("ip_acl_sid") {
             if let s = v { trunk.ipACLSid = try await assignableACL(call, s) } else { trunk.ipACLSid = nil }
         }
-        for key in ["trunk_name", "domain_name", "auth_type", "realm", "digest_algorithms"] {
+        for key in ["trunk_name", "domain_name", "auth_type", "realm", "digest_algorithms", "restrict_caller_id"] {
             if case .null = b.field(key) { throw APIError.badRequest("invalid_type", "\(key) cannot be null", field: key) }
         }
         guard trunk != original else { return try Reply.json(.ok, original) }

@@ -64,6 +64,15 @@ struct JSONBody: Sendable {
         }
     }
 
+    /// A boolean field; `null` counts as absent.
+    func bool(_ key: String) throws(APIError) -> Bool? {
+        switch field(key) {
+        case .absent, .null: return nil
+        case .value(.bool(let b)): return b
+        case .value: throw APIError.badRequest("invalid_type", "\(key) must be true or false", field: key)
+        }
+    }
+
     /// For partial updates: absent → nil (unchanged), `null` → .some(nil) (clear), value → .some(value).
     func nullableString(_ key: String) throws(APIError) -> String?? {
         switch field(key) {

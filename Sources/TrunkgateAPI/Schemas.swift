@@ -98,8 +98,10 @@ enum Schemas {
             "max_cps": int(min: 1, nullable: true),
             "max_concurrent_calls": int(min: 1, nullable: true),
             "ip_acl_sid": sid("AL", nullable: true),
+            "restrict_caller_id": bool,
             "created_at": dateTime, "updated_at": dateTime,
-        ], required: ["sid", "account_sid", "trunk_name", "domain_name", "auth_type", "realm", "digest_algorithms", "created_at", "updated_at"]),
+        ], required: ["sid", "account_sid", "trunk_name", "domain_name", "auth_type", "realm", "digest_algorithms", "restrict_caller_id",
+                      "created_at", "updated_at"]),
         "TrunkCreate": object(nil, [
             "trunk_name": str("1-16 characters of A-Z, a-z, 0-9 and _.", pattern: trunkNamePattern),
             "domain_name": str("The SIP domain customers send to; unique. Default: <trunk sid lower-cased>.<edge domain>. IP literals are refused.", max: 253, nullable: true),
@@ -109,6 +111,7 @@ enum Schemas {
             "max_cps": int(min: 1, max: 10_000, nullable: true),
             "max_concurrent_calls": int(min: 1, max: 100_000, nullable: true),
             "ip_acl_sid": str("An IP ACL of the same account (422 otherwise).", nullable: true),
+            "restrict_caller_id": ["type": ["boolean", "null"], "description": "Outbound calls must use one of the trunk's DIDs as caller ID (From user); others get 403. Default false."],
         ], required: ["trunk_name"], closed: true),
         "TrunkUpdate": object("Partial update: absent fields are unchanged; null clears max_cps, max_concurrent_calls and ip_acl_sid. The realm cannot change while the trunk has credentials (their HA1 digests depend on it): 409 realm_in_use.", [
             "trunk_name": str(pattern: trunkNamePattern),
@@ -119,6 +122,7 @@ enum Schemas {
             "max_cps": int(min: 1, max: 10_000, nullable: true),
             "max_concurrent_calls": int(min: 1, max: 100_000, nullable: true),
             "ip_acl_sid": str(nullable: true),
+            "restrict_caller_id": bool,
         ], required: [], closed: true),
         "TrunkList": list("trunks", of: "Trunk"),
 

@@ -160,6 +160,17 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             case "CANCEL":
                 reply(481, "Call/Transaction Does Not Exist")
             case "INVITE" where calls != nil && message.to?.tag == nil:
+                if trunk.trunk.restrictCallerID, !Self.isOwnNumber(message.from?.uri.unescapedUser, of: trunk) {
+                    // Caller ID restricted to the trunk's DIDs (SPEC §3 "Calls").
+                    reply(403, "Caller ID Not Allowed")
+                    let record = CallRecord(
+                        accountSid: trunk.trunk.accountSid, trunkSid: trunk.trunk.sid, direction: .outbound,
+                        from: String(message.from?.uri.raw ?? ""), to: String(message.to?.uri.raw ?? ""), startTime: time, answerTime: nil,
+                        endTime: time, hangupCause: "caller_id_not_allowed", hangupCauseCode: 403, authType: trunk.trunk.authType.rawValue,
+                        authUser: credential?.userName, sourceIP: source.ip)
+                    if !callRecords.offer(record) { counters.eventsDropped.add(1, ordering: .relaxed) }
+                    return
+                }
                 let caller = CallerAuthentication(authType: trunk.trunk.authType.rawValue, user: credential?.userName, sourceIP: source.ip)
                 calls?.startOutbound(message, key: key, context: context, trunk: trunk.trunk, caller: caller, credentialSid: credential?.sid)
             default:
@@ -167,6 +178,13 @@ public final class EdgeRequestHandler: SIPMessageHandler {
                 reply(501, "Not Implemented", [SIPHeader(.allow, "OPTIONS, REGISTER")])
             }
         }
+    }
+
+    /// Whether a caller ID (From user) is one of the trunk's DIDs; `+` is optional, as PBXs send both.
+    static func isOwnNumber(_ user: String?, of trunk: TrunkConfiguration) -> Bool {
+        guard let user, !user.isEmpty else { return false }
+        let e164 = user.hasPrefix("+") ? user : "+" + user
+        return trunk.phoneNumbers.contains(e164)
     }
 
     func response(to request: SIPMessage, status: Int, reason: String?, headers: [SIPHeader]) -> SIPMessage {

@@ -23,6 +23,9 @@ public struct Trunk: Sendable, Hashable, Codable {
     public var maxConcurrentCalls: Int?
     /// The account-level ACL assigned to this trunk, if any.
     public var ipACLSid: String?
+    /// Outbound calls must present one of the trunk's own DIDs as caller ID (From user);
+    /// others are refused with 403 (SPEC §3 "Calls").
+    public var restrictCallerID: Bool
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -36,9 +39,10 @@ public struct Trunk: Sendable, Hashable, Codable {
     public init(
         sid: String = SID.make(.trunk), accountSid: String, trunkName: String, domainName: String,
         authType: AuthType = .credential, realm: String? = nil, digestAlgorithms: [String] = Trunk.defaultDigestAlgorithms,
-        maxCPS: Int? = nil, maxConcurrentCalls: Int? = nil, ipACLSid: String? = nil,
+        maxCPS: Int? = nil, maxConcurrentCalls: Int? = nil, ipACLSid: String? = nil, restrictCallerID: Bool = false,
         createdAt: Date = Date(), updatedAt: Date = Date()
     ) {
+        self.restrictCallerID = restrictCallerID
         self.sid = sid
         self.accountSid = accountSid
         self.trunkName = trunkName
@@ -64,6 +68,7 @@ public struct Trunk: Sendable, Hashable, Codable {
         case maxCPS = "max_cps"
         case maxConcurrentCalls = "max_concurrent_calls"
         case ipACLSid = "ip_acl_sid"
+        case restrictCallerID = "restrict_caller_id"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

@@ -162,13 +162,14 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
     }
 
     static let trunkColumns =
-        "sid, account_sid, trunk_name, domain_name, auth_type, realm, digest_algorithms, max_cps, max_concurrent_calls, ip_acl_sid, created_at, updated_at"
+        "sid, account_sid, trunk_name, domain_name, auth_type, realm, digest_algorithms, max_cps, max_concurrent_calls, ip_acl_sid, created_at, updated_at, restrict_caller_id"
     static func decodeTrunk(_ r: SQLRow) -> Trunk {
         let algorithms = r.string(6).split(separator: ",").map(String.init)
         return Trunk(
             sid: r.string(0), accountSid: r.string(1), trunkName: r.string(2), domainName: r.string(3),
             authType: AuthType(rawValue: r.string(4)) ?? .credential, realm: r.string(5), digestAlgorithms: algorithms,
-            maxCPS: r.optInt(7), maxConcurrentCalls: r.optInt(8), ipACLSid: r.optString(9), createdAt: r.date(10), updatedAt: r.date(11))
+            maxCPS: r.optInt(7), maxConcurrentCalls: r.optInt(8), ipACLSid: r.optString(9), restrictCallerID: (r.optInt(12) ?? 0) != 0,
+            createdAt: r.date(10), updatedAt: r.date(11))
     }
 
     static let credentialColumns =
@@ -281,12 +282,12 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             try await tx.execute(
                 """
                 INSERT INTO trunks (sid, account_sid, trunk_name, domain_name, auth_type, realm, digest_algorithms, max_cps,
-                                    max_concurrent_calls, ip_acl_sid, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    max_concurrent_calls, ip_acl_sid, created_at, updated_at, restrict_caller_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [.text(stored.sid), .text(stored.accountSid), .text(stored.trunkName), .text(stored.domainName), .text(stored.authType.rawValue),
                  .text(stored.realm), .text(stored.digestAlgorithms.joined(separator: ",")), .opt(stored.maxCPS), .opt(stored.maxConcurrentCalls),
-                 .opt(stored.ipACLSid), .date(stored.createdAt), .date(stored.updatedAt)])
+                 .opt(stored.ipACLSid), .date(stored.createdAt), .date(stored.updatedAt), .int(stored.restrictCallerID ? 1 : 0)])
             try await tx.appendChange(account: stored.accountSid, trunk: stored.sid, kind: "trunk")
             return stored
         }
@@ -323,12 +324,12 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             try await tx.execute(
                 """
                 UPDATE trunks SET trunk_name = ?, domain_name = ?, auth_type = ?, realm = ?, digest_algorithms = ?, max_cps = ?,
-                                  max_concurrent_calls = ?, ip_acl_sid = ?, updated_at = ?
+                                  max_concurrent_calls = ?, ip_acl_sid = ?, updated_at = ?, restrict_caller_id = ?
                 WHERE sid = ? AND account_sid = ?
                 """,
                 [.text(stored.trunkName), .text(stored.domainName), .text(stored.authType.rawValue), .text(stored.realm),
                  .text(stored.digestAlgorithms.joined(separator: ",")), .opt(stored.maxCPS), .opt(stored.maxConcurrentCalls),
-                 .opt(stored.ipACLSid), .date(stored.updatedAt), .text(stored.sid), .text(stored.accountSid)])
+                 .opt(stored.ipACLSid), .date(stored.updatedAt), .int(stored.restrictCallerID ? 1 : 0), .text(stored.sid), .text(stored.accountSid)])
             try await tx.appendChange(account: stored.accountSid, trunk: stored.sid, kind: "trunk")
             var result = stored
             result.createdAt = row.date(0)

@@ -18,10 +18,14 @@ enum Schema {
         switch dialect {
         case .sqlite:
             return [Migration(version: 1, name: "initial", statements: initial(.sqlite)),
-                    Migration(version: 2, name: "call_records", statements: callRecords(.sqlite))]
+                    Migration(version: 2, name: "call_records", statements: callRecords(.sqlite)),
+                    Migration(version: 3, name: "restrict_caller_id",
+                              statements: ["ALTER TABLE trunks ADD COLUMN restrict_caller_id INTEGER NOT NULL DEFAULT 0"])]
         case .postgres:
             return [Migration(version: 1, name: "initial", statements: initial(.postgres)),
-                    Migration(version: 2, name: "call_records", statements: callRecords(.postgres))]
+                    Migration(version: 2, name: "call_records", statements: callRecords(.postgres)),
+                    Migration(version: 3, name: "restrict_caller_id",
+                              statements: ["ALTER TABLE trunks ADD COLUMN restrict_caller_id BIGINT NOT NULL DEFAULT 0"])]
         }
     }
 

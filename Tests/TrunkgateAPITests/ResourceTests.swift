@@ -28,6 +28,7 @@ struct ResourceTests {
             #expect(created["digest_algorithms"] == .array(Trunk.defaultDigestAlgorithms.map { .string($0) }))
             #expect(created["max_cps"]?.intValue == 5)
             #expect(created["max_concurrent_calls"]?.isNull ?? true, "absent or null when not set")
+            #expect(created["restrict_caller_id"] == .bool(false), "caller ID not restricted by default")
 
             let fetched = try await api.get(api.path("/trunks/\(sid)"))
             expectDocumented(fetched, "getTrunk")
@@ -56,6 +57,17 @@ struct ResourceTests {
             #expect(patched["auth_type"]?.stringValue == "ip_acl" && patched["trunk_name"]?.stringValue == "renamed")
             let stored = try #require(try await api.store.trunk(account: api.account.sid, sid: sid))
             #expect(stored.trunkName == "renamed" && stored.authType == .ipACL && stored.realm == "r.example.com" && stored.maxCPS == nil)
+            let restricted = try await api.call("PATCH", api.path("/trunks/\(sid)"), json: ["restrict_caller_id": true])
+            expectDocumented(restricted, "patchTrunk")
+            #expect(restricted["restrict_caller_id"] == .bool(true))
+            #expect(try await api.store.trunk(account: api.account.sid, sid: sid)?.restrictCallerID == true)
+            try await api.expectRefused(400, "invalid_type", field: "restrict_caller_id") {
+                try await api.call("PATCH", api.path("/trunks/\(sid)"), json: ["restrict_caller_id": "yes"])
+            }
+            try await api.expectRefused(400, "invalid_type", field: "restrict_caller_id") {
+                try await api.call("PATCH", api.path("/trunks/\(sid)"), json: ["restrict_caller_id": .null])
+            }
+            #expect(try await api.store.trunk(account: api.account.sid, sid: sid)?.restrictCallerID == true)
 
             // Rules.
             let trunks = api.path("/trunks")
