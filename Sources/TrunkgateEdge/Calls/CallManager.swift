@@ -152,7 +152,8 @@ public final class CallManager: Sendable {
         case txTimer(key: String, ClientTransactionTimer, Duration)
         case a2xxTimer(call: UInt64, Duration)
         case failoverTimer(call: UInt64, attempt: Int, Duration)
-        case ended(CallRecord)
+        /// A call's end and its CDR (nil when it had already ended).
+        case ended(CallRecord?)
     }
 
     public let configuration: Configuration
@@ -883,8 +884,8 @@ public final class CallManager: Sendable {
 
     /// Removes a call from the tables and returns its record. Its pending transactions (a BYE
     /// being retransmitted) run on until their own timers end them.
-    private func end(_ id: UInt64, state: inout State, cause: String, status: Int?) -> CallRecord {
-        let call = state.calls.removeValue(forKey: id)!
+    private func end(_ id: UInt64, state: inout State, cause: String, status: Int?) -> CallRecord? {
+        guard let call = state.calls.removeValue(forKey: id) else { return nil }
         state.byACallID.removeValue(forKey: call.aCallID)
         state.byBCallID.removeValue(forKey: call.bLeg.callID)
         let left = state.perTrunk[call.trunkSid, default: 1] - 1
@@ -927,6 +928,7 @@ public final class CallManager: Sendable {
             case .failoverTimer(let call, let attempt, let delay):
                 scheduler.schedule(after: delay) { [weak self] in self?.fireFailover(call: call, attempt: attempt) }
             case .ended(let record):
+                guard let record else { continue }
                 if !records.offer(record) { logger.warning("CDR queue full: record dropped", metadata: ["call": "\(record.sid)"]) }
                 logger.info("call ended", metadata: [
                     "call": "\(record.sid)", "trunk": "\(record.trunkSid ?? "-")", "direction": "\(record.direction.rawValue)",
