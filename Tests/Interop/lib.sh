@@ -53,23 +53,28 @@ skip() {
     exit 77
 }
 
-# A port free for UDP and TCP on both 127.0.0.1 and ::1.
+# free_port [SPAN]: a port P such that P … P+SPAN-1 are all free for UDP and TCP on 127.0.0.1
+# and ::1 (SPAN default 1; baresip, for one, also listens for TLS on its SIP port + 1).
 free_port() {
-    python3 - <<'EOF'
+    python3 - "${1:-1}" <<'EOF'
 import socket, sys
-for _ in range(50):
+span = int(sys.argv[1])
+for _ in range(200):
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
+    if port + span > 65535:
+        continue
     try:
-        for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
-            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                s = socket.socket(family, kind)
-                try:
-                    s.bind((host, port))
-                finally:
-                    s.close()
+        for p in range(port, port + span):
+            for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    s = socket.socket(family, kind)
+                    try:
+                        s.bind((host, p))
+                    finally:
+                        s.close()
     except OSError:
         continue
     print(port)
