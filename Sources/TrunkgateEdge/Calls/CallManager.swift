@@ -538,7 +538,10 @@ public final class CallManager: Sendable {
             if let id = state.byACallID[callID], let call = state.calls[id], request.from?.tag.map(String.init) == call.aFromTag {
                 return customerRequest(request, method: method, key: key, context: context, call: call, state: &state)
             }
-            if let id = state.byBCallID[callID], let call = state.calls[id], method != "CANCEL" {
+            // The B leg's Call-ID is ours and random; its requests must also come from the address
+            // the leg was set up with.
+            if let id = state.byBCallID[callID], let call = state.calls[id], method != "CANCEL",
+               context.source.ipAddress == call.bAddress.ipAddress {
                 return carrierRequest(request, method: method, key: key, context: context, call: call, state: &state)
             }
             return nil
