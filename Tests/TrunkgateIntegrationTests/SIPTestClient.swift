@@ -94,6 +94,9 @@ final class SIPTestClient: Sendable {
         while ContinuousClock.now < deadline {
             guard let bytes = await inbox.take(timeout: deadline - ContinuousClock.now) else { return nil }
             let response = try SIPMessage.parse(bytes, framing: .datagram)
+            // Retransmissions of an earlier call's final response (this client does not ACK
+            // final INVITE responses) belong to another Call-ID: not the answer to this request.
+            guard response.callID == message.callID, response.cseq?.number == message.cseq?.number else { continue }
             if let code = response.statusCode, code >= 200 { return response }
         }
         return nil
