@@ -5,16 +5,29 @@ import Synchronization
 /// and destinations): the listeners' sockets, so the far end sees the edge's listening address
 /// and port and its responses come back to a listener. Filled in when the listeners bind.
 public final class SIPOutboundSockets: Sendable {
-    private let channels = Mutex<[any Channel]>([])
+    /// One socket per address family, chosen when the listeners bind: a socket bound to a
+    /// specific address (what goes into Via) is preferred to a wildcard one.
+    private let byFamily = Mutex<(inet: (any Channel)?, inet6: (any Channel)?)>((nil, nil))
 
     public init() {}
 
     func register(_ bound: [any Channel]) {
-        channels.withLock { $0.append(contentsOf: bound) }
+        byFamily.withLock { chosen in
+            for channel in bound {
+                guard let local = channel.localAddress else { continue }
+                let specific = local.ipAddress != "0.0.0.0" && local.ipAddress != "::"
+                switch local.protocol {
+                case .inet6:
+                    if chosen.inet6 == nil || (specific && chosen.inet6?.localAddress?.ipAddress == "::") { chosen.inet6 = channel }
+                default:
+                    if chosen.inet == nil || (specific && chosen.inet?.localAddress?.ipAddress == "0.0.0.0") { chosen.inet = channel }
+                }
+            }
+        }
     }
 
     func clear() {
-        channels.withLock { $0.removeAll() }
+        byFamily.withLock { $0 = (nil, nil) }
     }
 
     /// The listener address a request to `destination` leaves from (for Via and Contact).
@@ -33,11 +46,6 @@ public final class SIPOutboundSockets: Sendable {
     }
 
     private func channel(toward destination: SocketAddress) -> (any Channel)? {
-        channels.withLock { list in
-            // Prefer a socket bound to a specific address of the right family (its address is
-            // what goes into Via), then a wildcard one.
-            let family = list.filter { $0.localAddress?.protocol == destination.protocol }
-            return family.first { $0.localAddress?.ipAddress != "0.0.0.0" && $0.localAddress?.ipAddress != "::" } ?? family.first
-        }
+        byFamily.withLock { destination.protocol == .inet6 ? $0.inet6 : $0.inet }
     }
 }

@@ -386,11 +386,7 @@ enum Handlers {
     }
 
     static func listAuthEvents(_ call: APICall) async throws -> Response {
-        let page = try call.pageRequest()
-        // Auth events page by their sequence number (newest first), not by sid.
-        if let after = page.after, (Int64(after) ?? 0) <= 0 {
-            throw APIError.badRequest("invalid_page_token", "page_token is not a token this API issued", field: "page_token")
-        }
+        let page = try sequencePageRequest(call)
         var q = AuthEventQuery(accountSid: call.accountSid)
         q.trunkSid = call.query("trunk_sid")
         if let ip = call.query("source_ip") {
@@ -440,12 +436,17 @@ enum Handlers {
         return try Reply.list("registrations", try await call.store.registrations(account: call.accountSid, trunk: trunk, page: page), request: page)
     }
 
-    static func listCalls(_ call: APICall) async throws -> Response {
+    /// Auth events and CDRs page by their sequence number (newest first), not by sid.
+    static func sequencePageRequest(_ call: APICall) throws -> PageRequest {
         let page = try call.pageRequest()
-        // CDRs page by their sequence number (newest first), like auth events.
         if let after = page.after, (Int64(after) ?? 0) <= 0 {
             throw APIError.badRequest("invalid_page_token", "page_token is not a token this API issued", field: "page_token")
         }
+        return page
+    }
+
+    static func listCalls(_ call: APICall) async throws -> Response {
+        let page = try sequencePageRequest(call)
         var q = CallRecordQuery(accountSid: call.accountSid)
         q.trunkSid = call.query("trunk_sid")
         if let d = call.query("direction") {

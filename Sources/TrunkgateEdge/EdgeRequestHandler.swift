@@ -131,12 +131,8 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             if method == "INVITE", message.to?.tag == nil, let account = outcome.event.accountSid {
                 // A call attempt on a trunk that failed the ACL or credential check (SPEC: 4210).
                 let trunk = outcome.event.trunkSid.flatMap { configuration.current.trunksBySid[$0]?.trunk }
-                let record = CallRecord(
-                    accountSid: account, trunkSid: outcome.event.trunkSid, direction: .outbound,
-                    from: String(message.from?.uri.raw ?? ""), to: String(message.to?.uri.raw ?? ""), startTime: time, answerTime: nil,
-                    endTime: time, hangupCause: "sip_auth_failed", hangupCauseCode: 4210, authType: trunk?.authType.rawValue,
-                    authUser: outcome.event.userName, sourceIP: source.ip)
-                if !callRecords.offer(record) { counters.eventsDropped.add(1, ordering: .relaxed) }
+                recordRefusedCall(message, account: account, trunkSid: outcome.event.trunkSid, authType: trunk?.authType,
+                                  user: outcome.event.userName, source: source, at: time, cause: "sip_auth_failed", code: 4210)
             }
         case .challenge(let challenge):
             let name = SIPHeaderName(challenge.kind.challengeHeaderName)
@@ -163,12 +159,8 @@ public final class EdgeRequestHandler: SIPMessageHandler {
                 if trunk.trunk.restrictCallerID, !Self.isOwnNumber(message.from?.uri.unescapedUser, of: trunk) {
                     // Caller ID restricted to the trunk's DIDs (SPEC §3 "Calls").
                     reply(403, "Caller ID Not Allowed")
-                    let record = CallRecord(
-                        accountSid: trunk.trunk.accountSid, trunkSid: trunk.trunk.sid, direction: .outbound,
-                        from: String(message.from?.uri.raw ?? ""), to: String(message.to?.uri.raw ?? ""), startTime: time, answerTime: nil,
-                        endTime: time, hangupCause: "caller_id_not_allowed", hangupCauseCode: 403, authType: trunk.trunk.authType.rawValue,
-                        authUser: credential?.userName, sourceIP: source.ip)
-                    if !callRecords.offer(record) { counters.eventsDropped.add(1, ordering: .relaxed) }
+                    recordRefusedCall(message, account: trunk.trunk.accountSid, trunkSid: trunk.trunk.sid, authType: trunk.trunk.authType,
+                                      user: credential?.userName, source: source, at: time, cause: "caller_id_not_allowed", code: 403)
                     return
                 }
                 let caller = CallerAuthentication(authType: trunk.trunk.authType.rawValue, user: credential?.userName, sourceIP: source.ip)
@@ -178,6 +170,16 @@ public final class EdgeRequestHandler: SIPMessageHandler {
                 reply(501, "Not Implemented", [SIPHeader(.allow, "OPTIONS, REGISTER")])
             }
         }
+    }
+
+    /// The CDR of an outbound call attempt the edge refused before routing it.
+    private func recordRefusedCall(_ invite: SIPMessage, account: String, trunkSid: String?, authType: AuthType?, user: String?,
+                                   source: RequestSource, at time: Date, cause: String, code: Int) {
+        let record = CallRecord(
+            accountSid: account, trunkSid: trunkSid, direction: .outbound, from: String(invite.from?.uri.raw ?? ""),
+            to: String(invite.to?.uri.raw ?? ""), startTime: time, answerTime: nil, endTime: time, hangupCause: cause,
+            hangupCauseCode: code, authType: authType?.rawValue, authUser: user, sourceIP: source.ip)
+        if !callRecords.offer(record) { counters.eventsDropped.add(1, ordering: .relaxed) }
     }
 
     /// Whether a caller ID (From user) is one of the trunk's DIDs; `+` is optional, as PBXs send both.

@@ -668,14 +668,31 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
         }
     }
 
-    public func authEvents(_ query: AuthEventQuery, page: PageRequest) async throws(StoreError) -> Page<AuthEvent> {
-        var before = Int64.max
-        if let cursor = page.after {
-            guard let c = Int64(cursor), c > 0 else {
-                throw StoreError(.invalid, code: "invalid_cursor", "the page cursor is not valid", field: "page_token")
-            }
-            before = c
+    /// Append-only tables (auth events, CDRs) page newest first by `seq`; the cursor is the
+    /// last `seq` of the previous page.
+    static func sequenceCursor(_ page: PageRequest) throws(StoreError) -> Int64 {
+        guard let cursor = page.after else { return Int64.max }
+        guard let c = Int64(cursor), c > 0 else {
+            throw StoreError(.invalid, code: "invalid_cursor", "the page cursor is not valid", field: "page_token")
         }
+        return c
+    }
+
+    /// Runs `sql` (selecting `seq` first, filtered by `seq < cursor`) newest first, one row more
+    /// than the page to know whether another page follows.
+    private func newestFirst<T: Sendable>(_ sql: String, _ binds: [SQLValue], _ page: PageRequest,
+                                          _ decode: @escaping @Sendable (SQLRow) -> T) async throws(StoreError) -> Page<T> {
+        let finalSQL = sql + " ORDER BY seq DESC LIMIT ?", finalBinds = binds + [.int(page.limit + 1)]
+        return try await read { ex in
+            let rows = try await ex.query(finalSQL, finalBinds)
+            let kept = rows.prefix(page.limit)
+            let next = rows.count > page.limit ? kept.last.map { String($0.int64(0)) } : nil
+            return Page(items: kept.map(decode), nextCursor: next)
+        }
+    }
+
+    public func authEvents(_ query: AuthEventQuery, page: PageRequest) async throws(StoreError) -> Page<AuthEvent> {
+        let before = try Self.sequenceCursor(page)
         var sql = "SELECT \(Self.authEventColumns) FROM auth_events WHERE account_sid = ? AND seq < ?"
         var binds: [SQLValue] = [.text(query.accountSid), .int(before)]
         if let v = query.trunkSid { sql += " AND trunk_sid = ?"; binds.append(.text(v)) }
@@ -685,15 +702,7 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
         if let v = query.reason { sql += " AND reason = ?"; binds.append(.text(v)) }
         if let v = query.since { sql += " AND time >= ?"; binds.append(.date(v)) }
         if let v = query.until { sql += " AND time <= ?"; binds.append(.date(v)) }
-        sql += " ORDER BY seq DESC LIMIT ?"
-        binds.append(.int(page.limit + 1))
-        let finalSQL = sql, finalBinds = binds
-        return try await read { ex in
-            let rows = try await ex.query(finalSQL, finalBinds)
-            let kept = rows.prefix(page.limit)
-            let next = rows.count > page.limit ? kept.last.map { String($0.int64(0)) } : nil
-            return Page(items: kept.map(Self.decodeAuthEvent), nextCursor: next)
-        }
+        return try await newestFirst(sql, binds, page, Self.decodeAuthEvent)
     }
 
     // MARK: - Call records
@@ -725,28 +734,14 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
     }
 
     public func callRecords(_ query: CallRecordQuery, page: PageRequest) async throws(StoreError) -> Page<CallRecord> {
-        var before = Int64.max
-        if let cursor = page.after {
-            guard let c = Int64(cursor), c > 0 else {
-                throw StoreError(.invalid, code: "invalid_cursor", "the page cursor is not valid", field: "page_token")
-            }
-            before = c
-        }
+        let before = try Self.sequenceCursor(page)
         var sql = "SELECT \(Self.callRecordColumns) FROM call_records WHERE account_sid = ? AND seq < ?"
         var binds: [SQLValue] = [.text(query.accountSid), .int(before)]
         if let v = query.trunkSid { sql += " AND trunk_sid = ?"; binds.append(.text(v)) }
         if let v = query.direction { sql += " AND direction = ?"; binds.append(.text(v.rawValue)) }
         if let v = query.since { sql += " AND start_time >= ?"; binds.append(.date(v)) }
         if let v = query.until { sql += " AND start_time <= ?"; binds.append(.date(v)) }
-        sql += " ORDER BY seq DESC LIMIT ?"
-        binds.append(.int(page.limit + 1))
-        let finalSQL = sql, finalBinds = binds
-        return try await read { ex in
-            let rows = try await ex.query(finalSQL, finalBinds)
-            let kept = rows.prefix(page.limit)
-            let next = rows.count > page.limit ? kept.last.map { String($0.int64(0)) } : nil
-            return Page(items: kept.map(Self.decodeCallRecord), nextCursor: next)
-        }
+        return try await newestFirst(sql, binds, page, Self.decodeCallRecord)
     }
 
     // MARK: - Lockouts

@@ -83,6 +83,15 @@ sys.exit("no free port found")
 EOF
 }
 
+# make_certificate NAME SAN: a self-signed server certificate for the TLS listener, CN=NAME and
+# subjectAltName SAN (e.g. "DNS:pbx.interop.test,IP:127.0.0.1"), in $WORK/cert.pem and
+# $WORK/key.pem; clients that verify use cert.pem as their CA.
+make_certificate() {
+    command -v openssl >/dev/null || fail "openssl not installed"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" -addext "subjectAltName=$2" \
+        -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+}
+
 # This server run's part of the (appended) server log.
 server_log() { tail -c "+$SERVER_LOG_OFFSET" "$SERVER_LOG" 2>/dev/null || true; }
 

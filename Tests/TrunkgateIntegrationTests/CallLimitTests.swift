@@ -15,7 +15,7 @@ final class UDPPeer: Sendable {
         let inbox = self.inbox
         channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(PeerCollector(inbox)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DatagramCollector(inbox)) }
             }
             .bind(host: ip, port: 0).get()
         address = channel.localAddress!
@@ -41,15 +41,6 @@ final class UDPPeer: Sendable {
     }
 
     func close() async { try? await channel.close() }
-}
-
-private final class PeerCollector: ChannelInboundHandler {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let inbox: Inbox
-    init(_ inbox: Inbox) { self.inbox = inbox }
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        inbox.put(Array(buffer: unwrapInboundIn(data).data))
-    }
 }
 
 /// Per-trunk call limits (SPEC §3 "Calls"): over `max_concurrent_calls` or `max_cps`, an

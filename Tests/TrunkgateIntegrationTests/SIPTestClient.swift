@@ -21,7 +21,8 @@ final class Inbox: Sendable {
     func drain() { items.withLock { $0.removeAll() } }
 }
 
-private final class DatagramCollector: ChannelInboundHandler {
+/// Puts every datagram a test socket receives into an ``Inbox``.
+final class DatagramCollector: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let inbox: Inbox
     init(_ inbox: Inbox) { self.inbox = inbox }

@@ -39,10 +39,14 @@ public struct CallLegIdentity: Sendable, Hashable {
 
     /// Fresh random identifiers for a new leg.
     public static func fresh(sentBy: String, transport: String) -> CallLegIdentity {
-        let random = { String(UInt64.random(in: .min ... .max), radix: 36) }
-        return CallLegIdentity(callID: "\(random())\(random())@trunkgate", localTag: random(),
-                               branch: "z9hG4bK" + random() + random(), sentBy: sentBy, transport: transport)
+        CallLegIdentity(callID: "\(random())\(random())@trunkgate", localTag: random(),
+                        branch: freshBranch(), sentBy: sentBy, transport: transport)
     }
+
+    /// A new RFC 3261 branch (magic cookie + 128 random bits), for each request the edge sends.
+    public static func freshBranch() -> String { "z9hG4bK" + random() + random() }
+
+    private static func random() -> String { String(UInt64.random(in: .min ... .max), radix: 36) }
 }
 
 /// Why an INVITE cannot be forwarded, as the SIP answer to send back.

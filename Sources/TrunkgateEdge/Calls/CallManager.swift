@@ -192,11 +192,10 @@ public final class CallManager: Sendable {
     public func startOutbound(_ invite: SIPMessage, key: ServerTransactionKey, context: SIPRequestContext,
                               trunk: Trunk, caller: CallerAuthentication, credentialSid: String? = nil) {
         let time = now()
-        guard let local = sockets.localAddress(toward: configuration.carrierAddress), let localIP = local.ipAddress, let localPort = local.port else {
+        guard let sentBy = sockets.localAddress(toward: configuration.carrierAddress).flatMap(Self.hostPort) else {
             respond(invite, key: key, context: context, status: 503, reason: "No Route to Carrier", headers: [SIPHeader(.retryAfter, "30")])
             return
         }
-        let sentBy = local.protocol == .inet6 ? "[\(localIP)]:\(localPort)" : "\(localIP):\(localPort)"
         let leg = CallLegIdentity.fresh(sentBy: sentBy, transport: "UDP")
         let bInvite: SIPMessage
         do {
@@ -214,9 +213,6 @@ public final class CallManager: Sendable {
         }
         respond(invite, key: key, context: context, status: 100, reason: "Trying")
 
-        var tx = ClientTransaction(kind: .invite, request: bInvite.serialized(), reliable: false, timers: configuration.timers)
-        let started = tx.start()
-        let txKey = "\(leg.branch)|INVITE"
         let effects = state.withLock { state -> [Effect] in
             let id = state.nextID
             state.nextID += 1
@@ -227,8 +223,7 @@ public final class CallManager: Sendable {
                 direction: .outbound)
             state.byACallID[aCallID] = id
             state.byBCallID[leg.callID] = id
-            state.pending[txKey] = Pending(call: id, route: .b(configuration.carrierAddress), purpose: .invite, tx: tx, invite: bInvite)
-            return Self.effects(of: started, key: txKey, route: .b(configuration.carrierAddress))
+            return startTransaction(.invite, request: bInvite, branch: leg.branch, call: id, route: .b(configuration.carrierAddress), state: &state)
         }
         perform(effects)
     }
@@ -327,8 +322,8 @@ public final class CallManager: Sendable {
         guard var call = state.calls[id] else { return [] }
         while !call.targets.isEmpty {
             let target = call.targets.removeFirst()
-            guard let local = sockets.localAddress(toward: target.address), let ip = local.ipAddress, let port = local.port else { continue }
-            let leg = CallLegIdentity.fresh(sentBy: local.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)", transport: "UDP")
+            guard let sentBy = sockets.localAddress(toward: target.address).flatMap(Self.hostPort) else { continue }
+            let leg = CallLegIdentity.fresh(sentBy: sentBy, transport: "UDP")
             guard let bInvite = try? CallLegRewriter.forwardInvite(call.aInvite, to: target.uri, calledUser: target.user, leg: leg,
                                                                    caller: call.caller, fromDomain: configuration.fromDomain) else { continue }
             if !call.bLeg.callID.isEmpty { state.byBCallID.removeValue(forKey: call.bLeg.callID) }
@@ -341,12 +336,8 @@ public final class CallManager: Sendable {
             call.currentTarget = target
             call.authAttempt = nil
             state.calls[id] = call
-            var tx = ClientTransaction(kind: .invite, request: bInvite.serialized(), reliable: false, timers: configuration.timers)
-            let started = tx.start()
-            let txKey = "\(leg.branch)|INVITE"
-            state.pending[txKey] = Pending(call: id, route: .b(target.address), purpose: .invite, tx: tx, invite: bInvite)
             logger.debug("inbound call attempt", metadata: ["target": "\(target.label)", "attempt": "\(call.attempt)"])
-            return Self.effects(of: started, key: txKey, route: .b(target.address))
+            return startTransaction(.invite, request: bInvite, branch: leg.branch, call: id, route: .b(target.address), state: &state)
                 + [.failoverTimer(call: id, attempt: call.attempt, configuration.failoverTimeout)]
         }
         var (status, reason) = call.lastFailure ?? (480, "Temporarily Unavailable")
@@ -366,7 +357,7 @@ public final class CallManager: Sendable {
         guard let answer = try? digest.authorization(answering: offers, username: user, password: password, method: "INVITE",
                                                      uri: String(uri.raw), body: Array(call.bInvite.body)) else { return nil }
         var call = call
-        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        let branch = CallLegIdentity.freshBranch()
         var retry = call.bInvite
         do {
             try retry.set(.via, "SIP/2.0/UDP \(call.bLeg.sentBy);branch=\(branch);rport")
@@ -383,11 +374,7 @@ public final class CallManager: Sendable {
         call.attemptResponded = false
         call.authAttempt = call.attempt
         state.calls[call.id] = call
-        var tx = ClientTransaction(kind: .invite, request: retry.serialized(), reliable: false, timers: configuration.timers)
-        let started = tx.start()
-        let txKey = "\(branch)|INVITE"
-        state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .invite, tx: tx, invite: retry)
-        return Self.effects(of: started, key: txKey, route: .b(call.bAddress))
+        return startTransaction(.invite, request: retry, branch: branch, call: call.id, route: .b(call.bAddress), state: &state)
             + [.failoverTimer(call: call.id, attempt: call.attempt, configuration.failoverTimeout)]
     }
 
@@ -419,7 +406,7 @@ public final class CallManager: Sendable {
         let effects = state.withLock { state -> [Effect]? in
             guard var pending = state.pending[txKey] else { return nil }
             var ack: [UInt8]?
-            if pending.purpose == .invite, status >= 300, let invite = pending.invite {
+            if status >= 300, let invite = pending.invite {
                 ack = invite.makeACK(for: response)?.serialized()
             }
             let actions = pending.tx.handle(.response(status: status, ack: ack))
@@ -512,18 +499,16 @@ public final class CallManager: Sendable {
                 // The ACK for a relayed re-INVITE's 2xx: on to the side that answered it.
                 call.reinviteACK = nil
                 state.calls[id] = call
-                return midCallACK(ack, call: call, toward: pending.toward, cseq: pending.cseq)
+                guard let forwarded = midCallACK(ack, call: call, toward: pending.toward, cseq: pending.cseq) else { return [] }
+                return [pending.toward == .b ? .toB(call.bAddress, forwarded) : .toCustomer(call.aContext, forwarded)]
             }
             guard !fromB, call.phase == .answered else { return [] }  // a retransmitted ACK: absorbed
             call.phase = .confirmed
             call.a2xx = nil
-            var headers = bDialogHeaders(call, method: "ACK", cseq: call.bInvite.cseq?.number ?? 1)
-            if let type = ack.contentType { headers.append(("Content-Type", String(type))) }
-            guard let bACK = try? SIPMessage.build(startLine: "ACK \(call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")) SIP/2.0",
-                                                  headers: headers, body: Array(ack.body)) else { return [] }
-            call.bACK = bACK.serialized()
+            guard let bACK = midCallACK(ack, call: call, toward: .b, cseq: call.bInvite.cseq?.number ?? 1) else { return [] }
+            call.bACK = bACK
             state.calls[id] = call
-            return [.toB(call.bAddress, call.bACK!)]
+            return [.toB(call.bAddress, bACK)]
         }
         guard let effects else { return false }
         perform(effects)
@@ -553,20 +538,12 @@ public final class CallManager: Sendable {
 
     private func customerRequest(_ request: SIPMessage, method: Substring, key: ServerTransactionKey, context: SIPRequestContext,
                                  call: Call, state: inout State) -> [Effect] {
-        var call = call
         switch method {
         case "CANCEL":
             // The same To tag as the INVITE's final response will carry (RFC 3261 §9.2).
-            var effects: [Effect] = [.respond(key, context, status: 200, makeResponse(request, 200, toTag: call.aTag))]
-            guard call.phase < .answered, !call.cancelled, let cancel = call.bInvite.makeCANCEL() else { return effects }
-            call.cancelled = true
-            state.calls[call.id] = call
-            var tx = ClientTransaction(kind: .nonInvite, request: cancel.serialized(), reliable: false, timers: configuration.timers)
-            let txKey = "\(call.bLeg.branch)|CANCEL"
-            let started = tx.start()
-            state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .cancel, tx: tx)
-            effects += Self.effects(of: started, key: txKey, route: .b(call.bAddress))
-            return effects
+            let ok: Effect = .respond(key, context, status: 200, makeResponse(request, 200, toTag: call.aTag))
+            guard call.phase < .answered else { return [ok] }
+            return [ok] + cancelBLeg(call, state: &state)
         case "BYE":
             guard call.phase >= .answered else {
                 return [.respond(key, context, status: 481, makeResponse(request, 481))]
@@ -608,7 +585,7 @@ public final class CallManager: Sendable {
     private func relayMidCall(_ request: SIPMessage, method: Substring, from side: Side, key: ServerTransactionKey,
                               context: SIPRequestContext, call: Call, state: inout State) -> [Effect] {
         var call = call
-        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        let branch = CallLegIdentity.freshBranch()
         var headers: [(String, String)]
         let target: String
         let cseq: UInt32
@@ -618,7 +595,7 @@ public final class CallManager: Sendable {
             cseq = call.bNextCSeq
             call.bNextCSeq += 1
             headers = bDialogHeaders(call, method: String(method), cseq: cseq, branch: branch)
-            headers.append(("Contact", "<sip:trunkgate@\(call.bLeg.sentBy);transport=udp>"))
+            headers.append(("Contact", bContact(call)))
             target = call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")
             route = .b(call.bAddress)
         case .b:
@@ -634,15 +611,8 @@ public final class CallManager: Sendable {
             return [.respond(key, context, status: 500, makeResponse(request, 500))]
         }
         state.calls[call.id] = call
-        let reliable: Bool
-        if case .a(let ctx) = route { reliable = ctx.transport.isStream } else { reliable = false }
-        var tx = ClientTransaction(kind: method == "INVITE" ? .invite : .nonInvite, request: relayed.serialized(), reliable: reliable,
-                                   timers: configuration.timers)
-        let started = tx.start()
-        let txKey = "\(branch)|\(method)"
         let relay = MidCallRelay(original: request, serverKey: key, serverContext: context, from: side, cseq: cseq)
-        state.pending[txKey] = Pending(call: call.id, route: route, purpose: .relay, tx: tx, invite: relayed, relay: relay)
-        return Self.effects(of: started, key: txKey, route: route)
+        return startTransaction(.relay, request: relayed, branch: branch, call: call.id, route: route, relay: relay, state: &state)
     }
 
     /// The other leg answered a relayed mid-call request: the answer goes back to its sender.
@@ -650,7 +620,7 @@ public final class CallManager: Sendable {
         guard status > 100, var call = state.calls[id] else { return [] }
         var out = relay.original.makeResponse(status: status, reason: response.statusLine.map { String($0.reason) })
         if status < 300 {
-            try? out.append(SIPHeader(.contact, relay.from == .a ? aContact(call) : "<sip:trunkgate@\(call.bLeg.sentBy);transport=udp>"))
+            try? out.append(SIPHeader(.contact, relay.from == .a ? aContact(call) : bContact(call)))
         }
         for h in response.headers where !CallLegRewriter.isLegLocal(h) && !CallLegRewriter.isHopByHopResponseHeader(h) { try? out.append(h) }
         try? out.append(SIPHeader(.server, serverHeader))
@@ -663,9 +633,9 @@ public final class CallManager: Sendable {
         return [.respond(relay.serverKey, relay.serverContext, status: status, out)]
     }
 
-    /// Forwards the ACK of a relayed re-INVITE's 2xx.
-    private func midCallACK(_ ack: SIPMessage, call: Call, toward: Side, cseq: UInt32) -> [Effect] {
-        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+    /// The ACK for a 2xx, rebuilt in the dialog of the leg it goes to (its sender's body kept).
+    private func midCallACK(_ ack: SIPMessage, call: Call, toward: Side, cseq: UInt32) -> [UInt8]? {
+        let branch = CallLegIdentity.freshBranch()
         var headers: [(String, String)]
         let target: String
         switch toward {
@@ -677,11 +647,7 @@ public final class CallManager: Sendable {
             target = aRemoteTarget(call)
         }
         if let type = ack.contentType { headers.append(("Content-Type", String(type))) }
-        guard let out = try? SIPMessage.build(startLine: "ACK \(target) SIP/2.0", headers: headers, body: Array(ack.body)) else { return [] }
-        switch toward {
-        case .b: return [.toB(call.bAddress, out.serialized())]
-        case .a: return [.toCustomer(call.aContext, out.serialized())]
-        }
+        return (try? SIPMessage.build(startLine: "ACK \(target) SIP/2.0", headers: headers, body: Array(ack.body)))?.serialized()
     }
 
     // MARK: Revocation
@@ -728,16 +694,7 @@ public final class CallManager: Sendable {
             effects += byeToCarrier(call, state: &state)
             effects += byeToCustomer(call, state: &state)
         } else {
-            if !call.cancelled, let cancel = call.bInvite.makeCANCEL() {
-                var updated = call
-                updated.cancelled = true
-                state.calls[call.id] = updated
-                var tx = ClientTransaction(kind: .nonInvite, request: cancel.serialized(), reliable: false, timers: configuration.timers)
-                let txKey = "\(call.bLeg.branch)|CANCEL"
-                let started = tx.start()
-                state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .cancel, tx: tx)
-                effects += Self.effects(of: started, key: txKey, route: .b(call.bAddress))
-            }
+            effects += cancelBLeg(call, state: &state)
             effects.append(.respond(call.aKey, call.aContext, status: refusal.0, makeResponse(call.aInvite, refusal.0, refusal.1, toTag: call.aTag)))
         }
         effects.append(.ended(end(call.id, state: &state, cause: cause, status: nil)))
@@ -791,7 +748,7 @@ public final class CallManager: Sendable {
     /// From, To, Call-ID, CSeq, Via, Route and Max-Forwards of a request on the B dialog.
     private func bDialogHeaders(_ call: Call, method: String, cseq: UInt32, branch: String? = nil) -> [(String, String)] {
         var headers: [(String, String)] = [
-            ("Via", "SIP/2.0/UDP \(call.bLeg.sentBy);branch=\(branch ?? CallLegIdentity.fresh(sentBy: "", transport: "").branch);rport"),
+            ("Via", "SIP/2.0/UDP \(call.bLeg.sentBy);branch=\(branch ?? CallLegIdentity.freshBranch());rport"),
             ("Max-Forwards", "70"),
             ("From", String(call.bInvite.header(.from) ?? "")),
             ("To", String(call.bInvite.header(.to) ?? "") + (call.bRemoteTag.map { ";tag=\($0)" } ?? "")),
@@ -805,16 +762,12 @@ public final class CallManager: Sendable {
     private func byeToCarrier(_ call: Call, state: inout State) -> [Effect] {
         guard call.phase >= .answered else { return [] }
         var call = call
-        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        let branch = CallLegIdentity.freshBranch()
         let headers = bDialogHeaders(call, method: "BYE", cseq: call.bNextCSeq, branch: branch) + [("Server", serverHeader)]
         call.bNextCSeq += 1
         state.calls[call.id] = call
         guard let bye = try? SIPMessage.build(startLine: "BYE \(call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")) SIP/2.0", headers: headers) else { return [] }
-        var tx = ClientTransaction(kind: .nonInvite, request: bye.serialized(), reliable: false, timers: configuration.timers)
-        let txKey = "\(branch)|BYE"
-        let started = tx.start()
-        state.pending[txKey] = Pending(call: call.id, route: .b(call.bAddress), purpose: .bye, tx: tx)
-        return Self.effects(of: started, key: txKey, route: .b(call.bAddress))
+        return startTransaction(.bye, request: bye, branch: branch, call: call.id, route: .b(call.bAddress), state: &state)
     }
 
     /// From, To, Call-ID, CSeq, Via, Route and Max-Forwards of a request the edge sends in the A
@@ -822,10 +775,7 @@ public final class CallManager: Sendable {
     /// Record-Route in order.
     private func aDialogHeaders(_ call: Call, method: String, cseq: UInt32, branch: String) -> [(String, String)] {
         let invite = call.aInvite
-        let localHost = call.aContext.local.flatMap { address -> String? in
-            guard let ip = address.ipAddress, let port = address.port else { return nil }
-            return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-        } ?? configuration.fromDomain
+        let localHost = call.aContext.local.flatMap(Self.hostPort) ?? configuration.fromDomain
         let transport = call.aContext.transport.rawValue.uppercased()
         var headers: [(String, String)] = [
             ("Via", "SIP/2.0/\(transport) \(localHost);branch=\(branch);rport"),
@@ -846,17 +796,13 @@ public final class CallManager: Sendable {
 
     /// A BYE in the A leg's dialog, sent back over the flow its INVITE came in on.
     private func byeToCustomer(_ call: Call, state: inout State) -> [Effect] {
-        let branch = CallLegIdentity.fresh(sentBy: "", transport: "").branch
+        let branch = CallLegIdentity.freshBranch()
         let headers = aDialogHeaders(call, method: "BYE", cseq: call.aNextCSeq, branch: branch) + [("Server", serverHeader)]
         guard let bye = try? SIPMessage.build(startLine: "BYE \(aRemoteTarget(call)) SIP/2.0", headers: headers) else { return [] }
         var updated = call
         updated.aNextCSeq += 1
         state.calls[call.id] = updated
-        var tx = ClientTransaction(kind: .nonInvite, request: bye.serialized(), reliable: call.aContext.transport.isStream, timers: configuration.timers)
-        let txKey = "\(branch)|BYE"
-        let started = tx.start()
-        state.pending[txKey] = Pending(call: call.id, route: .a(call.aContext), purpose: .bye, tx: tx)
-        return Self.effects(of: started, key: txKey, route: .a(call.aContext))
+        return startTransaction(.bye, request: bye, branch: branch, call: call.id, route: .a(call.aContext), state: &state)
     }
 
     /// The hangup cause for a final error response from the far end.
@@ -870,13 +816,18 @@ public final class CallManager: Sendable {
         }
     }
 
+    /// Our Contact on the A leg: the listener the A side's INVITE arrived on (not a wildcard).
     private func aContact(_ call: Call) -> String {
-        let local = call.aContext.local
-        guard let ip = local?.ipAddress, let port = local?.port, ip != "0.0.0.0", ip != "::" else {
+        guard let local = call.aContext.local, local.ipAddress != "0.0.0.0", local.ipAddress != "::",
+              let hostPort = Self.hostPort(local) else {
             return "<sip:trunkgate@\(configuration.fromDomain)>"
         }
-        let host = local?.protocol == .inet6 ? "[\(ip)]" : ip
-        return "<sip:trunkgate@\(host):\(port);transport=\(call.aContext.transport.rawValue.lowercased())>"
+        return "<sip:trunkgate@\(hostPort);transport=\(call.aContext.transport.rawValue.lowercased())>"
+    }
+
+    /// Our Contact on the B leg (what `CallLegRewriter.forwardInvite` put in the INVITE).
+    private func bContact(_ call: Call) -> String {
+        "<sip:trunkgate@\(call.bLeg.sentBy);transport=\(call.bLeg.transport.lowercased())>"
     }
 
     private func makeResponse(_ request: SIPMessage, _ status: Int, _ reason: String? = nil, toTag: String? = nil) -> SIPMessage {
@@ -899,6 +850,36 @@ public final class CallManager: Sendable {
             startTime: call.startedAt, answerTime: call.answeredAt, endTime: now(), hangupCause: cause,
             hangupCauseCode: status ?? (call.answeredAt != nil ? 200 : nil),
             authType: call.caller.authType, authUser: call.caller.user, sourceIP: call.caller.sourceIP)
+    }
+
+    /// Starts a client transaction on one leg: registers it under `branch|method` (how its
+    /// responses are found) and returns what to send and which timers to arm.
+    private func startTransaction(_ purpose: Purpose, request: SIPMessage, branch: String, call id: UInt64, route: Route,
+                                  relay: MidCallRelay? = nil, state: inout State) -> [Effect] {
+        let method = request.method.map(String.init) ?? ""
+        let reliable: Bool
+        if case .a(let context) = route { reliable = context.transport.isStream } else { reliable = false }
+        var tx = ClientTransaction(kind: method == "INVITE" ? .invite : .nonInvite, request: request.serialized(),
+                                   reliable: reliable, timers: configuration.timers)
+        let started = tx.start()
+        let key = "\(branch)|\(method)"
+        state.pending[key] = Pending(call: id, route: route, purpose: purpose, tx: tx, invite: method == "INVITE" ? request : nil, relay: relay)
+        return Self.effects(of: started, key: key, route: route)
+    }
+
+    /// CANCELs the B leg's pending INVITE (once); its 487 then ends the call.
+    private func cancelBLeg(_ call: Call, state: inout State) -> [Effect] {
+        guard !call.cancelled, let cancel = call.bInvite.makeCANCEL() else { return [] }
+        var call = call
+        call.cancelled = true
+        state.calls[call.id] = call
+        return startTransaction(.cancel, request: cancel, branch: call.bLeg.branch, call: call.id, route: .b(call.bAddress), state: &state)
+    }
+
+    /// `host:port` of an address as Via and Contact write it (IPv6 in brackets).
+    static func hostPort(_ address: SocketAddress) -> String? {
+        guard let ip = address.ipAddress, let port = address.port else { return nil }
+        return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     // MARK: Effects
