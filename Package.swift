@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -105,6 +106,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "TrunkgateWebhooks",
+            dependencies: [
+                "TrunkgateModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "trunkgate",
             dependencies: [
@@ -116,6 +132,7 @@ let package = Package(
                 "TrunkgateStore",
                 "TrunkgateEdge",
                 "TrunkgateAPI",
+                "TrunkgateWebhooks",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -135,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "TrunkgateEdgeTests",
             dependencies: [
-                "TrunkgateEdge", "TrunkgateModel", "SIPDigest", "SIPMessage", "SIPTransaction",
+                "TrunkgateEdge", "TrunkgateModel", "SIPDigest", "SIPMessage", "SIPTransaction", "SIPTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -144,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "TrunkgateIntegrationTests",
             dependencies: [
-                "TrunkgateEdge", "TrunkgateStore", "TrunkgateAPI", "TrunkgateModel", "SIPTransport", "SIPTransaction",
+                "TrunkgateEdge", "TrunkgateStore", "TrunkgateAPI", "TrunkgateModel", "SIPTransport", "SIPTransaction", "TrunkgateWebhooks",
                 "SIPDigest", "SIPMessage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -171,6 +188,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TrunkgateWebhooksTests",
+            dependencies: ["TrunkgateWebhooks", "TrunkgateModel"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -80,11 +80,13 @@ public final class SIPListeners: Sendable {
     public let listeners: [SIPBoundListener]
     private let channels: [any Channel]
     private let connections: SIPConnectionRegistry
+    private let outbound: SIPOutboundSockets?
 
-    private init(listeners: [SIPBoundListener], channels: [any Channel], connections: SIPConnectionRegistry) {
+    private init(listeners: [SIPBoundListener], channels: [any Channel], connections: SIPConnectionRegistry, outbound: SIPOutboundSockets?) {
         self.listeners = listeners
         self.channels = channels
         self.connections = connections
+        self.outbound = outbound
     }
 
     /// Binds every configured address. If any fails, the ones already bound are closed again.
@@ -100,6 +102,8 @@ public final class SIPListeners: Sendable {
             throw SIPTransportError.tlsNotSupported(tls)
         }
         let connections = SIPConnectionRegistry()
+        outbound?.configure(handler: handler, logger: logger, group: group, maxMessageSize: configuration.maxMessageSize,
+                            idleTimeout: configuration.tcpIdleTimeout)
         var channels: [any Channel] = []
         var listeners: [SIPBoundListener] = []
         do {
@@ -108,10 +112,10 @@ public final class SIPListeners: Sendable {
                 switch address.transport {
                 case .udp:
                     bound = try await bindUDP(address, configuration, handler, group, logger)
-                    outbound?.register(bound)
                 case .tcp, .tls:
                     bound = [try await bindTCP(address, configuration, handler, group, logger, connections)]
                 }
+                outbound?.register(bound, transport: address.transport)
                 channels += bound
                 listeners.append(
                     SIPBoundListener(configured: address, localAddress: bound[0].localAddress!, sockets: bound.count))
@@ -121,15 +125,16 @@ public final class SIPListeners: Sendable {
             for channel in channels { try? await channel.close() }
             throw error
         }
-        return SIPListeners(listeners: listeners, channels: channels, connections: connections)
+        return SIPListeners(listeners: listeners, channels: channels, connections: connections, outbound: outbound)
     }
 
-    /// Stops listening, then closes the open TCP connections.
+    /// Stops listening, then closes the open TCP connections, accepted and outbound.
     public func close() async {
         for channel in channels {
             try? await channel.close()
         }
         await connections.closeAll()
+        outbound?.closeConnections()
     }
 
     /// Open TCP connections (for tests and metrics).

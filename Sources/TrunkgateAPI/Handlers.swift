@@ -44,6 +44,52 @@ enum Handlers {
         return acl.sid
     }
 
+    // MARK: account
+
+    static func getAccount(_ call: APICall) async throws -> Response {
+        guard let account = try await call.store.account(call.accountSid) else { throw APIError.notFound("account") }
+        return try Reply.json(.ok, AccountView(account, secret: nil))
+    }
+
+    static func updateAccount(_ call: APICall) async throws -> Response {
+        guard let account = try await call.store.account(call.accountSid) else { throw APIError.notFound("account") }
+        let b = call.json
+        let url = try b.nullableString("webhook_url")
+        let events = try b.stringArray("webhook_events").map { a throws(ValidationError) in try Rules.webhookEvents(a) }
+        let rotate = try b.bool("rotate_webhook_secret") ?? false
+        if case .null = b.field("webhook_events") { throw APIError.badRequest("invalid_type", "webhook_events cannot be null", field: "webhook_events") }
+        var webhook = account.webhook
+        var secret: String?
+        switch url {
+        case .some(.none):
+            guard events == nil, !rotate else {
+                throw APIError.unprocessable("webhook_url_required", "webhook_events and rotate_webhook_secret need a webhook_url", field: "webhook_url")
+            }
+            webhook = nil
+        case .some(.some(let text)):
+            let valid = try Rules.webhookURL(text)
+            if webhook == nil {
+                secret = WebhookSecrets.make()
+                webhook = WebhookSettings(url: valid, events: WebhookEventType.defaults, secretSealed: try call.options.sealer.seal(secret!))
+            } else {
+                webhook?.url = valid
+            }
+        case .none:
+            break
+        }
+        if events != nil || rotate, webhook == nil {
+            throw APIError.unprocessable("webhook_url_required", "the account has no webhook_url; set one first", field: "webhook_url")
+        }
+        if let events { webhook?.events = events }
+        if rotate, secret == nil {
+            secret = WebhookSecrets.make()
+            webhook?.secretSealed = try call.options.sealer.seal(secret!)
+        }
+        guard webhook != account.webhook else { return try Reply.json(.ok, AccountView(account, secret: nil)) }
+        let stored = try await call.store.updateAccountWebhook(account: call.accountSid, webhook: webhook)
+        return try Reply.json(.ok, AccountView(stored, secret: secret))
+    }
+
     // MARK: trunks
 
     static func createTrunk(_ call: APICall) async throws -> Response {

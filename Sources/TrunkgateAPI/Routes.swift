@@ -41,6 +41,13 @@ public enum APIRoutes {
         r(.get, "/v1/openapi.json", "getOpenAPIDocument", "This API's OpenAPI 3.1 document", tag: "operations", access: .open,
           schema: "OpenAPIDocument", Operations.openAPI),
 
+        // Account
+        r(.get, account, "getAccount", "Fetch the account (and its webhook settings)", tag: "account", schema: "Account", Handlers.getAccount),
+        r(.post, account, "updateAccount", "Set, change or remove the account's webhook", tag: "account",
+          description: "Auth events and call records are POSTed to webhook_url as JSON, signed: X-Trunkgate-Signature: sha256=hex(HMAC-SHA256(secret, X-Trunkgate-Timestamp + \".\" + body)). Failed deliveries are retried with exponential backoff.",
+          body: "AccountUpdate", schema: "Account", Handlers.updateAccount),
+        r(.patch, account, "patchAccount", "Same as POST", tag: "account", body: "AccountUpdate", schema: "Account", Handlers.updateAccount),
+
         // Trunks
         r(.post, "\(account)/trunks", "createTrunk", "Create a trunk", tag: "trunks", body: "TrunkCreate", ok: 201, schema: "Trunk",
           errors: [409], Handlers.createTrunk),

@@ -48,6 +48,26 @@ enum Rules {
         return list
     }
 
+    /// A webhook URL: absolute http(s), a host, no user info (it would be a secret in logs), no
+    /// fragment, at most 2048 characters. Private addresses are checked at delivery, where the
+    /// name is resolved.
+    static func webhookURL(_ s: String) throws(ValidationError) -> String {
+        let invalid = ValidationError("invalid_webhook_url", "webhook_url must be an absolute http:// or https:// URL with a host, without user info or fragment, at most 2048 characters", field: "webhook_url")
+        guard s.utf8.count <= 2048, s.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }),
+              let c = URLComponents(string: s), let scheme = c.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = c.host, !host.isEmpty, c.user == nil, c.password == nil, c.fragment == nil else { throw invalid }
+        return s
+    }
+
+    static func webhookEvents(_ list: [String]) throws(ValidationError) -> [WebhookEventType] {
+        let types = list.compactMap(WebhookEventType.init(rawValue:))
+        guard !list.isEmpty, types.count == list.count, Set(types).count == types.count else {
+            throw ValidationError("invalid_webhook_events", "webhook_events must be a non-empty list without repeats of " +
+                                  WebhookEventType.allCases.map(\.rawValue).joined(separator: ", "), field: "webhook_events")
+        }
+        return types
+    }
+
     static func authType(_ s: String) throws(ValidationError) -> AuthType {
         guard let t = AuthType(rawValue: s) else {
             throw ValidationError("invalid_auth_type", "auth_type must be credential, ip_acl or ip_acl_and_credential", field: "auth_type")

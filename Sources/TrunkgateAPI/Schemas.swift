@@ -1,3 +1,5 @@
+import TrunkgateModel
+
 /// JSON Schemas (OpenAPI 3.1 / JSON Schema 2020-12) of every request and response body.
 /// Request schemas are also what the server enforces for field names: a body may carry only
 /// the `properties` its schema lists (others → 400 `unknown_field`).
@@ -86,6 +88,19 @@ enum Schemas {
             "checks": object(nil, ["store": bool, "listeners": bool], required: ["store", "listeners"]),
         ], required: ["status", "checks"]),
         "OpenAPIDocument": object("This document.", [:], required: ["openapi", "info", "paths"]),
+
+        // Account
+        "Account": object("The account of the API key. webhook_secret appears only in the answer that created or rotated it.", [
+            "sid": sid("AC"), "name": str(), "created_at": dateTime,
+            "webhook_url": str("Where auth events and CDRs are POSTed, signed with X-Trunkgate-Signature.", nullable: true),
+            "webhook_events": array(str(oneOf: WebhookEventType.allCases.map(\.rawValue))),
+            "webhook_secret": str("The HMAC-SHA256 signing secret; shown once."),
+        ], required: ["sid", "name", "created_at", "webhook_url", "webhook_events"]),
+        "AccountUpdate": object("Partial update. Setting webhook_url on an account without one creates the signing secret (returned once); null removes the webhook.", [
+            "webhook_url": str("An absolute http:// or https:// URL without user info or fragment, at most 2048 characters.", max: 2048, nullable: true),
+            "webhook_events": array(str(oneOf: WebhookEventType.allCases.map(\.rawValue)), minItems: 1, unique: true),
+            "rotate_webhook_secret": ["type": "boolean", "description": "true: replace the signing secret (the new one is returned once)."],
+        ], required: [], closed: true),
 
         // Trunks
         "Trunk": object(nil, [

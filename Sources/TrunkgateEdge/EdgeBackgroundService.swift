@@ -16,12 +16,16 @@ public struct EdgeBackgroundService: Service {
     public var flushInterval: Duration = .milliseconds(250)
     public var pollInterval: Duration = .seconds(1)
     public let metrics: EdgeMetricsPublisher
+    /// Where auth events and CDRs go after they are stored (webhooks), and who hears of account
+    /// changes; nil when nothing listens.
+    public let events: (any EdgeEventSink)?
 
-    public init(store: any TrunkgateStore, handler: EdgeRequestHandler, logger: Logger) {
+    public init(store: any TrunkgateStore, handler: EdgeRequestHandler, logger: Logger, events: (any EdgeEventSink)? = nil) {
         self.store = store
         self.handler = handler
         self.logger = logger
         self.metrics = EdgeMetricsPublisher(handler: handler)
+        self.events = events
     }
 
     /// Loads the whole configuration, the active lockouts and the stored bindings (at start,
@@ -84,6 +88,11 @@ public struct EdgeBackgroundService: Service {
             var lockoutsChanged = false
             for c in changes {
                 if c.kind == "lockout" { lockoutsChanged = true; continue }
+                if c.kind == "account" {
+                    // Account settings (the webhook) are not part of the trunk snapshot.
+                    if let account = c.accountSid { events?.accountChanged(account) }
+                    continue
+                }
                 if let t = c.trunkSid { trunks.insert(t) } else if let a = c.accountSid { accounts.insert(a) }
             }
             if !accounts.isEmpty {
@@ -122,9 +131,9 @@ public struct EdgeBackgroundService: Service {
 
     private func flushQueues() async {
         do {
-            let events = handler.authEvents.drain()
-            metrics.record(events)
-            if !events.isEmpty { try await store.appendAuthEvents(events) }
+            let authEvents = handler.authEvents.drain()
+            metrics.record(authEvents)
+            if !authEvents.isEmpty { try await store.appendAuthEvents(authEvents) }
             for lockout in handler.lockoutWrites.drain() {
                 try await store.upsertLockout(lockout)
                 handler.authorizer.lockouts.markStored(lockout.ip)
@@ -133,6 +142,8 @@ public struct EdgeBackgroundService: Service {
             if !uses.isEmpty { try await store.recordCredentialUse(uses) }
             let records = handler.callRecords.drain()
             if !records.isEmpty { try await store.appendCallRecords(records) }
+            // Only after they are stored: a webhook never announces what the API cannot show.
+            if let events, !authEvents.isEmpty || !records.isEmpty { events.deliver(authEvents: authEvents, callRecords: records) }
             let writes = handler.registrar.pendingWrites.drain()
             if !writes.isEmpty { try await store.applyRegistrationWrites(writes) }
         } catch {

@@ -5,11 +5,15 @@ public struct Account: Sendable, Hashable, Codable {
     public var sid: String
     public var name: String
     public var createdAt: Date
+    /// Event delivery; nil when the account has none. Not encoded: the API shows it without
+    /// the secret.
+    public var webhook: WebhookSettings?
 
-    public init(sid: String = SID.make(.account), name: String, createdAt: Date = Date()) {
+    public init(sid: String = SID.make(.account), name: String, createdAt: Date = Date(), webhook: WebhookSettings? = nil) {
         self.sid = sid
         self.name = name
         self.createdAt = createdAt
+        self.webhook = webhook
     }
 
     enum CodingKeys: String, CodingKey {

@@ -15,6 +15,8 @@ public protocol TrunkgateStore: Sendable {
     func createAccount(_ account: Account, key: APIKey) async throws(StoreError)
     func account(_ sid: String) async throws(StoreError) -> Account?
     func apiKey(_ sid: String) async throws(StoreError) -> APIKey?
+    /// Sets or (nil) removes the account's webhook; a config change of kind `account`.
+    func updateAccountWebhook(account: String, webhook: WebhookSettings?) async throws(StoreError) -> Account
 
     // Trunks
     func createTrunk(_ trunk: Trunk, limits: AccountLimits) async throws(StoreError) -> Trunk

@@ -153,8 +153,15 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
 
     // MARK: - Row decoding
 
-    static let accountColumns = "sid, name, created_at"
-    static func decodeAccount(_ r: SQLRow) -> Account { Account(sid: r.string(0), name: r.string(1), createdAt: r.date(2)) }
+    static let accountColumns = "sid, name, created_at, webhook_url, webhook_events, webhook_secret_sealed"
+    static func decodeAccount(_ r: SQLRow) -> Account {
+        var webhook: WebhookSettings?
+        if let url = r.optString(3), let sealed = r.optString(5) {
+            let events = (r.optString(4) ?? "").split(separator: ",").compactMap { WebhookEventType(rawValue: String($0)) }
+            webhook = WebhookSettings(url: url, events: events, secretSealed: sealed)
+        }
+        return Account(sid: r.string(0), name: r.string(1), createdAt: r.date(2), webhook: webhook)
+    }
 
     static let apiKeyColumns = "sid, account_sid, token_hash, salt, created_at"
     static func decodeAPIKey(_ r: SQLRow) -> APIKey {
@@ -256,6 +263,19 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
     public func account(_ sid: String) async throws(StoreError) -> Account? {
         try await read { ex in
             try await ex.first("SELECT \(Self.accountColumns) FROM accounts WHERE sid = ?", [.text(sid)]).map(Self.decodeAccount)
+        }
+    }
+
+    public func updateAccountWebhook(account: String, webhook: WebhookSettings?) async throws(StoreError) -> Account {
+        try await write { tx in
+            try await tx.lockAccount(account)
+            let rows = try await tx.query(
+                "UPDATE accounts SET webhook_url = ?, webhook_events = ?, webhook_secret_sealed = ? WHERE sid = ? RETURNING \(Self.accountColumns)",
+                [.opt(webhook?.url), .opt(webhook.map { $0.events.map(\.rawValue).joined(separator: ",") }), .opt(webhook?.secretSealed),
+                 .text(account)])
+            guard let row = rows.first else { throw StoreError.notFound("account") }
+            try await tx.appendChange(account: account, trunk: nil, kind: "account")
+            return Self.decodeAccount(row)
         }
     }
 

@@ -20,14 +20,23 @@ enum Schema {
             return [Migration(version: 1, name: "initial", statements: initial(.sqlite)),
                     Migration(version: 2, name: "call_records", statements: callRecords(.sqlite)),
                     Migration(version: 3, name: "restrict_caller_id",
-                              statements: ["ALTER TABLE trunks ADD COLUMN restrict_caller_id INTEGER NOT NULL DEFAULT 0"])]
+                              statements: ["ALTER TABLE trunks ADD COLUMN restrict_caller_id INTEGER NOT NULL DEFAULT 0"]),
+                    Migration(version: 4, name: "account_webhooks", statements: accountWebhooks)]
         case .postgres:
             return [Migration(version: 1, name: "initial", statements: initial(.postgres)),
                     Migration(version: 2, name: "call_records", statements: callRecords(.postgres)),
                     Migration(version: 3, name: "restrict_caller_id",
-                              statements: ["ALTER TABLE trunks ADD COLUMN restrict_caller_id BIGINT NOT NULL DEFAULT 0"])]
+                              statements: ["ALTER TABLE trunks ADD COLUMN restrict_caller_id BIGINT NOT NULL DEFAULT 0"]),
+                    Migration(version: 4, name: "account_webhooks", statements: accountWebhooks)]
         }
     }
+
+    /// An account's webhook: URL, comma-separated event types, the sealed signing secret.
+    private static let accountWebhooks = [
+        "ALTER TABLE accounts ADD COLUMN webhook_url TEXT",
+        "ALTER TABLE accounts ADD COLUMN webhook_events TEXT",
+        "ALTER TABLE accounts ADD COLUMN webhook_secret_sealed TEXT",
+    ]
 
     /// CDRs: append-only like auth events, paged newest first by `seq`. No foreign key to the
     /// trunk: a record outlives the trunk it was made on.

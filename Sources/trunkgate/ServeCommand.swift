@@ -16,6 +16,7 @@ import TrunkgateAPI
 import TrunkgateEdge
 import TrunkgateModel
 import TrunkgateStore
+import TrunkgateWebhooks
 
 /// `trunkgate serve`: the SIP edge and the control-plane API (SPEC §4).
 struct ServeCommand: AsyncParsableCommand {
@@ -59,8 +60,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Domain under which trunk domains live by default (<trunk_sid>.<edge-domain>; default trunks.invalid).")
     var edgeDomain: String?
 
-    @Option(help: ArgumentHelp("The PSTN carrier gateway (sip:HOST:PORT, reached over UDP): authenticated INVITEs to trunk domains are routed to it. Without it, INVITEs get 501.", valueName: "uri"))
+    @Option(help: ArgumentHelp("The PSTN carrier gateway (sip:HOST:PORT, over UDP unless ;transport=tcp or ;transport=tls, or sips:HOST:PORT): authenticated INVITEs to trunk domains are routed to it, and INVITEs from its address are inbound calls. Without it, INVITEs get 501.", valueName: "uri"))
     var carrier: String?
+
+    @Option(help: ArgumentHelp("PEM file of CA certificates trusted for outbound TLS legs (carrier, destinations); default: the system's.", valueName: "file"))
+    var tlsCA: String?
+
+    @Option(help: ArgumentHelp("DNS server for locating destinations (NAPTR, SRV, A/AAAA; RFC 3263), HOST:PORT; default: /etc/resolv.conf's.", valueName: "host:port"))
+    var dnsServer: String?
 
     @Option(help: "Failed credential checks from one source IP within --lockout-window that lock it out (default 10).")
     var lockoutThreshold: Int?
@@ -76,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
     var logLevel: String?
+
+    @Flag(help: "Let webhooks reach private, loopback and link-local addresses (refused by default: a customer's URL must not reach the operator's network).")
+    var webhookAllowPrivateNetworks = false
 
     /// Hidden (for tests and benchmarks): API requests per minute per key (default 200, SPEC §2).
     @Option(help: .hidden)
@@ -137,16 +147,36 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let (apiHost, apiPort) = try Self.hostPort(setting(api, "API") ?? "127.0.0.1:8080")
         let edgeDomainName = setting(edgeDomain, "EDGE_DOMAIN") ?? "trunks.invalid"
-        var carrierRoute: (uri: SIPURI, address: SocketAddress)?
+        var carrierRoute: (uri: SIPURI, address: SocketAddress, transport: SIPTransportProtocol, serverName: String?)?
         if let carrierText = setting(carrier, "CARRIER") {
-            guard let uri = try? SIPURI(parsing: Substring(carrierText)), uri.scheme == .sip, !uri.host.isEmpty else { throw ArgumentParser.ValidationError("--carrier must be a sip: URI like sip:203.0.113.10:5060") }
+            guard let uri = try? SIPURI(parsing: Substring(carrierText)), !uri.host.isEmpty,
+                  let transport = uri.transportParameter.map({ SIPTransportProtocol(rawValue: $0.lowercased()) }) ?? (uri.scheme == .sips ? .tls : .udp)
+            else { throw ArgumentParser.ValidationError("--carrier must be a sip: URI like sip:203.0.113.10:5060 (;transport=udp|tcp|tls) or sips:HOST:PORT") }
+            guard addresses.contains(where: { $0.transport == transport }) else {
+                throw ArgumentParser.ValidationError("--carrier over \(transport) needs a \(transport): listener (--sip \(transport):…)")
+            }
             let host = uri.host.hasPrefix("[") ? String(uri.host.dropFirst().dropLast()) : String(uri.host)
             // Resolved once, at start-up (A/AAAA through the system resolver).
-            guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: uri.port ?? 5060) else {
+            guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: uri.port ?? (transport == .tls ? 5061 : 5060)) else {
                 throw ArgumentParser.ValidationError("--carrier: cannot resolve \(host)")
             }
-            carrierRoute = (uri, address)
-            logger.info("carrier gateway configured", metadata: ["carrier": "\(carrierText)", "address": "\(address)"])
+            let isName = (try? SocketAddress(ipAddress: host, port: 0)) == nil
+            carrierRoute = (uri, address, transport, isName ? host : nil)
+            logger.info("carrier gateway configured", metadata: ["carrier": "\(carrierText)", "address": "\(address)", "transport": "\(transport)"])
+        }
+        var tlsClient: NIOSSLContext?
+        do {
+            var client = TLSConfiguration.makeClientConfiguration()
+            if let ca = setting(tlsCA, "TLS_CA") { client.trustRoots = .file(ca) }
+            tlsClient = try NIOSSLContext(configuration: client)
+        } catch {
+            throw ArgumentParser.ValidationError("cannot set up outbound TLS (--tls-ca): \(error)")
+        }
+        var locator = SIPLocator(nameservers: SIPLocator.systemNameservers(), supported: Set(addresses.map(\.transport)))
+        if let dns = setting(dnsServer, "DNS_SERVER") {
+            let (host, port) = try Self.hostPort(dns)
+            guard let server = try? SocketAddress(ipAddress: host, port: port) else { throw ArgumentParser.ValidationError("--dns-server must be IP:PORT") }
+            locator.nameservers = [server]
         }
         let lockoutPolicy = LockoutTracker.Policy(
             maxFailures: try number(lockoutThreshold, "LOCKOUT_THRESHOLD", default: 10, range: 1...1_000_000),
@@ -171,10 +201,13 @@ struct ServeCommand: AsyncParsableCommand {
             keys: nonceKeys, configuration: .init(nonceLifetimeSeconds: Int64(lifetime)))
         let scheduler = TimerWheelScheduler(loop: group.next())
         let transactions = ServerTransactionTable(scheduler: scheduler)
-        let outboundSockets = SIPOutboundSockets()
+        let outboundSockets = SIPOutboundSockets(tlsClient: tlsClient)
         let calls = carrierRoute.map { route in
             var callConfiguration = CallManager.Configuration(carrier: route.uri, carrierAddress: route.address, fromDomain: edgeDomainName)
+            callConfiguration.carrierTransport = route.transport
+            callConfiguration.carrierServerName = route.serverName
             callConfiguration.sealer = sealer
+            callConfiguration.locator = locator
             return CallManager(
                 configuration: callConfiguration,
                 sockets: outboundSockets, transactions: transactions, scheduler: scheduler, logger: Logger(label: "trunkgate.calls"))
@@ -208,7 +241,10 @@ struct ServeCommand: AsyncParsableCommand {
                 // Give the BYEs and CANCELs a moment on the wire before the sockets close.
                 try? await Task.sleep(for: .milliseconds(200))
             })
-        let background = EdgeBackgroundService(store: store, handler: handler, logger: Logger(label: "trunkgate.edge"))
+        var webhookConfiguration = WebhookDispatcher.Configuration()
+        webhookConfiguration.allowPrivateNetworks = webhookAllowPrivateNetworks || ["1", "true", "yes"].contains(setting(nil, "WEBHOOK_ALLOW_PRIVATE_NETWORKS")?.lowercased() ?? "")
+        let webhooks = WebhookDispatcher(store: store, sealer: sealer, configuration: webhookConfiguration, logger: Logger(label: "trunkgate.webhooks"))
+        let background = EdgeBackgroundService(store: store, handler: handler, logger: Logger(label: "trunkgate.edge"), events: webhooks)
         let apiServer = APIServer(
             store: store,
             options: APIOptions(
@@ -221,7 +257,9 @@ struct ServeCommand: AsyncParsableCommand {
 
         let serviceGroup = ServiceGroup(
             configuration: ServiceGroupConfiguration(
+                // Stopped in reverse order: the webhook dispatcher last, after the edge's final flush.
                 services: [
+                    .init(service: webhooks, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: background, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: transport, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: apiServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),

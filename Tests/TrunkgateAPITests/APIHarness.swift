@@ -228,7 +228,7 @@ struct APITestContext: Sendable {
     /// refused request to show that nothing changed (credentials with their digests,
     /// destinations with their sealed passwords, ACL entries, lockouts, config changes).
     func snapshot() async throws -> [String] {
-        var out: [String] = []
+        var out: [String] = ["account \(String(describing: try await store.account(account.sid)))"]
         let big = PageRequest(limit: 1000)
         let trunks = try await store.trunks(account: account.sid, page: big).items
         for t in trunks {

@@ -1,5 +1,6 @@
 import Testing
 import TrunkgateModel
+import SIPTransport
 @testable import TrunkgateEdge
 
 @Suite struct InboundTargetTests {
@@ -35,13 +36,24 @@ import TrunkgateModel
         #expect(InboundTarget.order(list, random: { _ in 3 }).map(\.sid) == ["x", "y"])
     }
 
-    @Test func destinationsParseAsURIsAndOnlyUDPResolves() {
+    @Test func destinationsResolveToHopsWithTheirTransport() {
         #expect(InboundTarget.uri(of: "agent.example.com:5061;transport=tls")?.port == 5061)
         #expect(InboundTarget.uri(of: "sips:agent.example.com")?.scheme == .sips)
+        let locator = SIPLocator(nameservers: [])
         let tls = DestinationURI(accountSid: "AC", trunkSid: "TK", destination: "127.0.0.1:5061;transport=tls")
-        #expect(InboundTarget.resolve(tls, calledNumber: "+15550100") == nil)
+        let tlsHop = InboundTarget.resolve(tls, calledNumber: "+15550100", locator: locator).first?.hop
+        #expect(tlsHop?.transport == .tls && tlsHop?.address.port == 5061 && tlsHop?.serverName == nil, "an IP literal is verified by address")
+        let sips = DestinationURI(accountSid: "AC", trunkSid: "TK", destination: "sips:127.0.0.1")
+        #expect(InboundTarget.resolve(sips, calledNumber: "+1", locator: locator).first?.hop.address.port == 5061, "sips: defaults to TLS on 5061")
+        let tcp = DestinationURI(accountSid: "AC", trunkSid: "TK", destination: "sip:localhost:5080;transport=TCP")
+        let tcpHop = InboundTarget.resolve(tcp, calledNumber: "+1", locator: locator).first?.hop
+        #expect(tcpHop?.transport == .tcp && tcpHop?.serverName == "localhost")
+        let unknown = DestinationURI(accountSid: "AC", trunkSid: "TK", destination: "127.0.0.1:5061;transport=sctp")
+        #expect(InboundTarget.resolve(unknown, calledNumber: "+1", locator: locator).isEmpty)
+        let udpOnly = SIPLocator(nameservers: [], supported: [.udp])
+        #expect(InboundTarget.resolve(tls, calledNumber: "+1", locator: udpOnly).isEmpty, "no TLS listener: not a target")
         let udp = DestinationURI(accountSid: "AC", trunkSid: "TK", destination: "[::1]:5070")
-        let target = InboundTarget.resolve(udp, calledNumber: "+15550100")
-        #expect(target?.address.port == 5070 && target?.address.ipAddress == "::1" && target?.user == "+15550100")
+        let target = InboundTarget.resolve(udp, calledNumber: "+15550100", locator: locator).first
+        #expect(target?.address.port == 5070 && target?.address.ipAddress == "::1" && target?.user == "+15550100" && target?.hop.transport == .udp)
     }
 }

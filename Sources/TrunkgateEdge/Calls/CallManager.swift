@@ -29,6 +29,11 @@ public final class CallManager: Sendable {
         public var carrier: SIPURI
         /// Where the carrier's requests go (resolved once at start-up).
         public var carrierAddress: SocketAddress
+        /// How: UDP unless the carrier URI says `;transport=tcp|tls` (or is `sips:`).
+        public var carrierTransport: SIPTransportProtocol = .udp
+        /// The carrier's TLS certificate name (its URI host when that is a name).
+        public var carrierServerName: String?
+        var carrierHop: Hop { Hop(address: carrierAddress, transport: carrierTransport, serverName: carrierServerName) }
         /// The host part of the From URI on the B leg.
         public var fromDomain: String
         public var timers: TransactionTimers
@@ -40,6 +45,8 @@ public final class CallManager: Sendable {
         /// Opens destinations' sealed outbound passwords (the server key); without it, a
         /// destination that challenges is a failed attempt.
         public var sealer: SecretSealer?
+        /// Finds destinations' addresses and transports (RFC 3263).
+        public var locator = SIPLocator(nameservers: SIPLocator.systemNameservers())
 
         public init(carrier: SIPURI, carrierAddress: SocketAddress, fromDomain: String,
                     timers: TransactionTimers = .default, capacity: Int = 50_000) {
@@ -48,6 +55,20 @@ public final class CallManager: Sendable {
             self.fromDomain = fromDomain
             self.timers = timers
             self.capacity = capacity
+        }
+    }
+
+    /// Where a B leg's requests go: an address, over a transport; for TLS, the host name the
+    /// far end's certificate must carry (nil: its IP address).
+    public struct Hop: Sendable, Hashable {
+        public var address: SocketAddress
+        public var transport: SIPTransportProtocol
+        public var serverName: String?
+
+        public init(address: SocketAddress, transport: SIPTransportProtocol = .udp, serverName: String? = nil) {
+            self.address = address
+            self.transport = transport
+            self.serverName = serverName
         }
     }
 
@@ -70,7 +91,7 @@ public final class CallManager: Sendable {
     /// Where a leg's requests go: to an address over the UDP listener (B), or back over the
     /// customer's or carrier's own flow (A).
     enum Route: Sendable {
-        case b(SocketAddress)
+        case b(Hop)
         case a(SIPRequestContext)
     }
 
@@ -110,7 +131,7 @@ public final class CallManager: Sendable {
         // B leg: the edge's dialog with the carrier, where the edge is the UAC.
         var bLeg: CallLegIdentity
         var bInvite: SIPMessage
-        var bAddress: SocketAddress
+        var bAddress: Hop
         let direction: CallRecord.Direction
         /// Inbound calls: the targets not tried yet, in order.
         var targets: [InboundTarget] = []
@@ -146,7 +167,8 @@ public final class CallManager: Sendable {
 
     /// What to do once the lock is released.
     enum Effect: Sendable {
-        case toB(SocketAddress, [UInt8])
+        /// A message to the B side; a transport error fails the client transaction `txKey`.
+        case toB(Hop, [UInt8], txKey: String? = nil)
         case toCustomer(SIPRequestContext, [UInt8])
         case respond(ServerTransactionKey, SIPRequestContext, status: Int, SIPMessage)
         case txTimer(key: String, ClientTransactionTimer, Duration)
@@ -192,11 +214,13 @@ public final class CallManager: Sendable {
     public func startOutbound(_ invite: SIPMessage, key: ServerTransactionKey, context: SIPRequestContext,
                               trunk: Trunk, caller: CallerAuthentication, credentialSid: String? = nil) {
         let time = now()
-        guard let sentBy = sockets.localAddress(toward: configuration.carrierAddress).flatMap(Self.hostPort) else {
+        let carrier = configuration.carrierHop
+        guard sockets.canSend(to: carrier.address, transport: carrier.transport),
+              let sentBy = sockets.localAddress(toward: carrier.address, transport: carrier.transport).flatMap(Self.hostPort) else {
             respond(invite, key: key, context: context, status: 503, reason: "No Route to Carrier", headers: [SIPHeader(.retryAfter, "30")])
             return
         }
-        let leg = CallLegIdentity.fresh(sentBy: sentBy, transport: "UDP")
+        let leg = CallLegIdentity.fresh(sentBy: sentBy, transport: carrier.transport.viaToken)
         let bInvite: SIPMessage
         do {
             bInvite = try CallLegRewriter.forwardInvite(invite, to: configuration.carrier, calledUser: nil, leg: leg,
@@ -219,11 +243,11 @@ public final class CallManager: Sendable {
             state.calls[id] = Call(
                 id: id, trunkSid: trunk.sid, accountSid: trunk.accountSid, caller: caller, credentialSid: credentialSid, startedAt: time, aInvite: invite, aKey: key, aContext: context,
                 aTag: SIPMessage.randomTag(), aCallID: aCallID, aFromTag: String(invite.from?.tag ?? ""),
-                a2xxInterval: configuration.timers.t1, bLeg: leg, bInvite: bInvite, bAddress: configuration.carrierAddress,
+                a2xxInterval: configuration.timers.t1, bLeg: leg, bInvite: bInvite, bAddress: carrier,
                 direction: .outbound)
             state.byACallID[aCallID] = id
             state.byBCallID[leg.callID] = id
-            return startTransaction(.invite, request: bInvite, branch: leg.branch, call: id, route: .b(configuration.carrierAddress), state: &state)
+            return startTransaction(.invite, request: bInvite, branch: leg.branch, call: id, route: .b(carrier), state: &state)
         }
         perform(effects)
     }
@@ -287,11 +311,11 @@ public final class CallManager: Sendable {
         let trunkValue = trunk.trunk
         // Name resolution blocks: off the event loop.
         Task.detached { [self] in
-            var targets = destinations.compactMap { InboundTarget.resolve($0, calledNumber: number) }
+            var targets = destinations.flatMap { InboundTarget.resolve($0, calledNumber: number, locator: self.configuration.locator) }
             if destinations.isEmpty {
                 for b in bindings(trunkValue.sid) where b.transport.lowercased() == "udp" {
                     guard let uri = try? SIPURI(parsing: b.contact), let address = try? SocketAddress(ipAddress: b.sourceIP, port: b.sourcePort) else { continue }
-                    targets.append(InboundTarget(uri: uri, user: uri.user.map(String.init), address: address, label: b.contact))
+                    targets.append(InboundTarget(uri: uri, user: uri.user.map(String.init), hop: Hop(address: address), label: b.contact))
                 }
             }
             self.beginInbound(invite, key: key, context: context, trunk: trunkValue, caller: caller, targets: targets, time: time)
@@ -310,7 +334,7 @@ public final class CallManager: Sendable {
                 id: id, trunkSid: trunk.sid, accountSid: trunk.accountSid, caller: caller, credentialSid: nil, startedAt: time,
                 aInvite: invite, aKey: key, aContext: context, aTag: SIPMessage.randomTag(), aCallID: aCallID,
                 aFromTag: String(invite.from?.tag ?? ""), a2xxInterval: configuration.timers.t1, bLeg: placeholder, bInvite: invite,
-                bAddress: configuration.carrierAddress, direction: .inbound, targets: targets)
+                bAddress: configuration.carrierHop, direction: .inbound, targets: targets)
             state.byACallID[aCallID] = id
             return tryNextTarget(id, state: &state)
         }
@@ -322,22 +346,26 @@ public final class CallManager: Sendable {
         guard var call = state.calls[id] else { return [] }
         while !call.targets.isEmpty {
             let target = call.targets.removeFirst()
-            guard let sentBy = sockets.localAddress(toward: target.address).flatMap(Self.hostPort) else { continue }
-            let leg = CallLegIdentity.fresh(sentBy: sentBy, transport: "UDP")
+            guard sockets.canSend(to: target.hop.address, transport: target.hop.transport),
+                  let sentBy = sockets.localAddress(toward: target.hop.address, transport: target.hop.transport).flatMap(Self.hostPort) else {
+                logger.info("inbound call: no listener for the destination's transport", metadata: ["target": "\(target.label)"])
+                continue
+            }
+            let leg = CallLegIdentity.fresh(sentBy: sentBy, transport: target.hop.transport.viaToken)
             guard let bInvite = try? CallLegRewriter.forwardInvite(call.aInvite, to: target.uri, calledUser: target.user, leg: leg,
                                                                    caller: call.caller, fromDomain: configuration.fromDomain) else { continue }
             if !call.bLeg.callID.isEmpty { state.byBCallID.removeValue(forKey: call.bLeg.callID) }
             state.byBCallID[leg.callID] = id
             call.bLeg = leg
             call.bInvite = bInvite
-            call.bAddress = target.address
+            call.bAddress = target.hop
             call.attempt += 1
             call.attemptResponded = false
             call.currentTarget = target
             call.authAttempt = nil
             state.calls[id] = call
             logger.debug("inbound call attempt", metadata: ["target": "\(target.label)", "attempt": "\(call.attempt)"])
-            return startTransaction(.invite, request: bInvite, branch: leg.branch, call: id, route: .b(target.address), state: &state)
+            return startTransaction(.invite, request: bInvite, branch: leg.branch, call: id, route: .b(target.hop), state: &state)
                 + [.failoverTimer(call: id, attempt: call.attempt, configuration.failoverTimeout)]
         }
         var (status, reason) = call.lastFailure ?? (480, "Temporarily Unavailable")
@@ -360,7 +388,7 @@ public final class CallManager: Sendable {
         let branch = CallLegIdentity.freshBranch()
         var retry = call.bInvite
         do {
-            try retry.set(.via, "SIP/2.0/UDP \(call.bLeg.sentBy);branch=\(branch);rport")
+            try retry.set(.via, "SIP/2.0/\(call.bLeg.transport) \(call.bLeg.sentBy);branch=\(branch);rport")
             try retry.set(.cseq, "\(cseq.number + 1) INVITE")
             try retry.append(SIPHeader(status == 401 ? .authorization : .proxyAuthorization, answer.serialized))
         } catch {
@@ -438,6 +466,13 @@ public final class CallManager: Sendable {
         case ..<200:
             guard call.phase < .answered else { return [] }
             call.phase = .early
+            if let tag = response.to?.tag {
+                // An early dialog (RFC 3261 §12.1.2): PRACK and UPDATE (RFC 3262, 3311) go in it.
+                // With forking, the latest early dialog is the one requests go to.
+                call.bRemoteTag = String(tag)
+                if let target = response.contacts.first?.address { call.bRemoteTarget = String(target.uri.raw) }
+                call.bRouteSet = response.recordRoutes.reversed().map { String($0.raw) }
+            }
             state.calls[id] = call
             return [.respond(call.aKey, call.aContext, status: status, relay(response, call))]
         case ..<300:
@@ -526,7 +561,7 @@ public final class CallManager: Sendable {
             // The B leg's Call-ID is ours and random; its requests must also come from the address
             // the leg was set up with.
             if let id = state.byBCallID[callID], let call = state.calls[id], method != "CANCEL",
-               context.source.ipAddress == call.bAddress.ipAddress {
+               context.source.ipAddress == call.bAddress.address.ipAddress {
                 return carrierRequest(request, method: method, key: key, context: context, call: call, state: &state)
             }
             return nil
@@ -553,11 +588,17 @@ public final class CallManager: Sendable {
             effects.append(.ended(end(call.id, state: &state, cause: "caller_bye", status: nil)))
             return effects
         default:
-            guard call.phase == .confirmed else {
+            guard call.phase == .confirmed || Self.allowedInEarlyDialog(method, call) else {
                 return [.respond(key, context, status: 491, makeResponse(request, 491, "Request Pending"))]
             }
             return relayMidCall(request, method: method, from: .a, key: key, context: context, call: call, state: &state)
         }
+    }
+
+    /// PRACK and UPDATE may cross while the call rings (RFC 3262, RFC 3311), once the far end
+    /// has set up an early dialog (a provisional response with a To tag).
+    static func allowedInEarlyDialog(_ method: Substring, _ call: Call) -> Bool {
+        (method == "PRACK" || method == "UPDATE") && call.phase == .early && call.bRemoteTag != nil && !call.cancelled
     }
 
     private func carrierRequest(_ request: SIPMessage, method: Substring, key: ServerTransactionKey, context: SIPRequestContext,
@@ -571,7 +612,7 @@ public final class CallManager: Sendable {
         case "BYE":
             return [.respond(key, context, status: 481, makeResponse(request, 481))]
         default:
-            guard call.phase == .confirmed else {
+            guard call.phase == .confirmed || Self.allowedInEarlyDialog(method, call) else {
                 return [.respond(key, context, status: 491, makeResponse(request, 491, "Request Pending"))]
             }
             return relayMidCall(request, method: method, from: .b, key: key, context: context, call: call, state: &state)
@@ -606,7 +647,18 @@ public final class CallManager: Sendable {
             target = aRemoteTarget(call)
             route = .a(call.aContext)
         }
-        for h in request.headers where !CallLegRewriter.isLegLocal(h) { headers.append((h.name.name, String(h.value))) }
+        // RAck names the INVITE's CSeq, which differs per leg (RFC 3262 §7.2); RSeq values are
+        // relayed unchanged, so only that number is rewritten.
+        let targetInviteCSeq = (side == .a ? call.bInvite.cseq?.number : call.aInvite.cseq?.number) ?? 1
+        for h in request.headers where !CallLegRewriter.isLegLocal(h) {
+            if method == "PRACK", h.name.name.lowercased() == "rack" {
+                let parts = h.value.split(separator: " ", omittingEmptySubsequences: true)
+                guard parts.count == 3 else { return [.respond(key, context, status: 400, makeResponse(request, 400, "Bad RAck"))] }
+                headers.append(("RAck", "\(parts[0]) \(targetInviteCSeq) \(parts[2])"))
+                continue
+            }
+            headers.append((h.name.name, String(h.value)))
+        }
         guard let relayed = try? SIPMessage.build(startLine: "\(method) \(target) SIP/2.0", headers: headers, body: Array(request.body)) else {
             return [.respond(key, context, status: 500, makeResponse(request, 500))]
         }
@@ -704,9 +756,20 @@ public final class CallManager: Sendable {
     // MARK: Timers
 
     private func fire(_ timer: ClientTransactionTimer, key txKey: String) {
+        failOrFire(.timerFired(timer), key: txKey)
+    }
+
+    /// A message of a client transaction could not be sent (connection refused, TLS handshake
+    /// failed): the transaction fails at once, like a timeout (RFC 3261 §8.1.3.1).
+    private func transportFailed(key txKey: String) {
+        logger.info("transport error toward the far end", metadata: ["transaction": "\(txKey)"])
+        failOrFire(.transportError, key: txKey)
+    }
+
+    private func failOrFire(_ event: ClientTransaction.Event, key txKey: String) {
         let effects = state.withLock { state -> [Effect] in
             guard var pending = state.pending[txKey] else { return [] }
-            let actions = pending.tx.handle(.timerFired(timer))
+            let actions = pending.tx.handle(event)
             state.pending[txKey] = pending
             var effects = Self.effects(of: actions, key: txKey, route: pending.route)
             if actions.terminated { state.pending.removeValue(forKey: txKey) }
@@ -748,7 +811,7 @@ public final class CallManager: Sendable {
     /// From, To, Call-ID, CSeq, Via, Route and Max-Forwards of a request on the B dialog.
     private func bDialogHeaders(_ call: Call, method: String, cseq: UInt32, branch: String? = nil) -> [(String, String)] {
         var headers: [(String, String)] = [
-            ("Via", "SIP/2.0/UDP \(call.bLeg.sentBy);branch=\(branch ?? CallLegIdentity.freshBranch());rport"),
+            ("Via", "SIP/2.0/\(call.bLeg.transport) \(call.bLeg.sentBy);branch=\(branch ?? CallLegIdentity.freshBranch());rport"),
             ("Max-Forwards", "70"),
             ("From", String(call.bInvite.header(.from) ?? "")),
             ("To", String(call.bInvite.header(.to) ?? "") + (call.bRemoteTag.map { ";tag=\($0)" } ?? "")),
@@ -858,7 +921,10 @@ public final class CallManager: Sendable {
                                   relay: MidCallRelay? = nil, state: inout State) -> [Effect] {
         let method = request.method.map(String.init) ?? ""
         let reliable: Bool
-        if case .a(let context) = route { reliable = context.transport.isStream } else { reliable = false }
+        switch route {
+        case .a(let context): reliable = context.transport.isStream
+        case .b(let hop): reliable = hop.transport.isStream
+        }
         var tx = ClientTransaction(kind: method == "INVITE" ? .invite : .nonInvite, request: request.serialized(),
                                    reliable: reliable, timers: configuration.timers)
         let started = tx.start()
@@ -888,7 +954,7 @@ public final class CallManager: Sendable {
         var out: [Effect] = []
         if let bytes = actions.send {
             switch route {
-            case .b(let address): out.append(.toB(address, bytes))
+            case .b(let hop): out.append(.toB(hop, bytes, txKey: key))
             case .a(let context): out.append(.toCustomer(context, bytes))
             }
         }
@@ -899,8 +965,10 @@ public final class CallManager: Sendable {
     private func perform(_ effects: [Effect]) {
         for effect in effects {
             switch effect {
-            case .toB(let address, let bytes):
-                sockets.send(bytes, to: address)
+            case .toB(let hop, let bytes, let txKey):
+                sockets.send(bytes, to: hop.address, transport: hop.transport, serverName: hop.serverName) { [weak self] in
+                    if let txKey { self?.transportFailed(key: txKey) }
+                }
             case .toCustomer(let context, let bytes):
                 context.send(bytes: bytes)
             case .respond(let key, let context, let status, let message):

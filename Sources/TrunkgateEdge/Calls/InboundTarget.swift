@@ -1,5 +1,6 @@
 public import NIOCore
 public import SIPMessage
+public import SIPTransport
 public import TrunkgateModel
 
 /// Where one attempt of an inbound call (PSTN → customer) goes: the Request-URI to use and the
@@ -8,7 +9,9 @@ public struct InboundTarget: Sendable, Hashable {
     public var uri: SIPURI
     /// The user part of the Request-URI (the DID for destinations, the registered user for contacts).
     public var user: String?
-    public var address: SocketAddress
+    /// Address, transport and TLS name the INVITE goes to.
+    public var hop: CallManager.Hop
+    public var address: SocketAddress { hop.address }
     /// What the target came from, for logs: a destination sid or a registration binding's contact.
     public var label: String
     /// Credentials for a destination that challenges (401/407); the password stays sealed with
@@ -16,10 +19,10 @@ public struct InboundTarget: Sendable, Hashable {
     public var authUsername: String?
     public var authPasswordSealed: String?
 
-    public init(uri: SIPURI, user: String?, address: SocketAddress, label: String, authUsername: String? = nil, authPasswordSealed: String? = nil) {
+    public init(uri: SIPURI, user: String?, hop: CallManager.Hop, label: String, authUsername: String? = nil, authPasswordSealed: String? = nil) {
         self.uri = uri
         self.user = user
-        self.address = address
+        self.hop = hop
         self.label = label
         self.authUsername = authUsername
         self.authPasswordSealed = authPasswordSealed
@@ -56,14 +59,25 @@ public struct InboundTarget: Sendable, Hashable {
         return try? SIPURI(parsing: text)
     }
 
-    /// Resolves a destination to an address (A/AAAA through the system resolver; blocking, so
-    /// called off the event loops). Nil when it cannot be reached over UDP from this build.
-    public static func resolve(_ destination: DestinationURI, calledNumber: String) -> InboundTarget? {
-        guard let uri = uri(of: destination.destination), uri.scheme == .sip,
-              (uri.transportParameter ?? "udp") == "udp" else { return nil }
+    /// The transport a URI asks for: its `transport` parameter, TLS for `sips:`, else nil
+    /// (RFC 3263 then lets DNS decide; without NAPTR/SRV records it is UDP).
+    public static func transport(of uri: SIPURI) -> SIPTransportProtocol? {
+        if uri.scheme == .sips { return .tls }
+        return uri.transportParameter.flatMap { SIPTransportProtocol(rawValue: $0.lowercased()) }
+    }
+
+    /// Resolves a destination to the hops to try, in order (RFC 3263 through ``SIPLocator``:
+    /// NAPTR and SRV when neither port nor transport is given, else A/AAAA). Blocking, so
+    /// called off the event loops. Empty when it cannot be resolved or its transport is unknown.
+    public static func resolve(_ destination: DestinationURI, calledNumber: String, locator: SIPLocator) -> [InboundTarget] {
+        guard let uri = uri(of: destination.destination) else { return [] }
+        if let given = uri.transportParameter, SIPTransportProtocol(rawValue: given.lowercased()) == nil { return [] }
         let host = uri.host.hasPrefix("[") ? String(uri.host.dropFirst().dropLast()) : String(uri.host)
-        guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: uri.port ?? 5060) else { return nil }
-        return InboundTarget(uri: uri, user: calledNumber, address: address, label: destination.sid,
-                             authUsername: destination.authUsername, authPasswordSealed: destination.authPasswordSealed)
+        let isName = IPAddress(host) == nil
+        return locator.locate(host: host, port: uri.port, transport: transport(of: uri), secure: uri.scheme == .sips).map { found in
+            InboundTarget(uri: uri, user: calledNumber,
+                          hop: CallManager.Hop(address: found.address, transport: found.transport, serverName: isName ? found.tlsName ?? host : nil),
+                          label: destination.sid, authUsername: destination.authUsername, authPasswordSealed: destination.authPasswordSealed)
+        }
     }
 }
