@@ -24,6 +24,7 @@ public final class DigestAuthenticator: Sendable {
     /// Random HA1s, unknown to anyone, that unknown users are checked against so that they cost
     /// the same work as a wrong password.
     private let decoyHA1: DigestHA1Set
+    private let bindingDigests = BindingDigestCache()
 
     public init(
         keys: NonceKeyRing,
@@ -99,25 +100,50 @@ public final class DigestAuthenticator: Sendable {
         userhash: (String, DigestHashFunction) -> DigestUser? = { _, _ in nil }
     ) -> DigestVerification {
         guard let header else { return .failure(.missingCredentials, DigestAttempt()) }
-        let credentials: DigestCredentials
-        do {
-            credentials = try DigestCredentials(header)
-        } catch {
-            return .failure(error, DigestAttempt(username: header.effectiveUsername))
+        guard header.isDigest else {
+            return .failure(.unsupportedScheme, DigestAttempt(username: header.effectiveUsername))
         }
-        var attempt = DigestAttempt(username: credentials.username, algorithm: credentials.algorithm)
-        guard credentials.realm == policy.realm else { return .failure(.realmMismatch, attempt) }
+        var storage: [UInt8] = []
+        let slots = DigestParameterSlots(header, storage: &storage)
+        return storage.withUnsafeBufferPointer { bytes in
+            verify(slots, in: DigestText(bytes: bytes), request: request, policy: policy, binding: binding, user: user, userhash: userhash)
+        }
+    }
+
+    /// Everything after the scheme, shared by both entry points.
+    private func verify(
+        _ slots: DigestParameterSlots,
+        in text: DigestText,
+        request: DigestRequest,
+        policy: DigestChallengePolicy,
+        binding: NonceBinding,
+        user: (String) -> DigestHA1Set?,
+        userhash: (String, DigestHashFunction) -> DigestUser?
+    ) -> DigestVerification {
+        let credentials: DigestFields
+        do {
+            credentials = try DigestFields(slots, in: text)
+        } catch {
+            return .failure(error, DigestAttempt(username: slots.username.map(text.string)))
+        }
+        let claimedName = text.string(credentials.username)
+        var attempt = DigestAttempt(username: claimedName, algorithm: credentials.algorithm)
+        guard text.equals(credentials.realm, policy.realm) else { return .failure(.realmMismatch, attempt) }
         guard let algorithm = credentials.algorithm, policy.algorithms.contains(algorithm) else {
             return .failure(.algorithmNotOffered, attempt)
         }
         guard credentials.qop != nil || credentials.qopToken == nil, policy.qop.accepts(credentials.qop) else {
             return .failure(.qopMismatch, attempt)
         }
-        guard urisMatch(credentials.uri, request.uri) else { return .failure(.uriMismatch, attempt) }
+        // Identical text is the common case; anything else is compared as URIs.
+        guard text.equals(credentials.uri, request.uri) || urisMatch(text.string(credentials.uri), request.uri) else {
+            return .failure(.uriMismatch, attempt)
+        }
 
         let now = clock.unixSeconds()
         let nonceCheck = StatelessNonce.check(
-            credentials.nonce, keys: keyRing, realm: policy.realm, binding: binding, now: now,
+            text[credentials.nonce], key: { id in keys.withLock { $0.verifyingKey(id: id, now: now) } },
+            bindingDigest: { bindingDigests.digest(realm: policy.realm, binding: binding, flags: $0) }, now: now,
             lifetimeSeconds: configuration.nonceLifetimeSeconds,
             maximumClockSkewSeconds: configuration.maximumClockSkewSeconds
         )
@@ -134,10 +160,10 @@ public final class DigestAuthenticator: Sendable {
         // Resolve the user; from here on, every path does the same hashing and comparison.
         let hash = algorithm.hash
         var lookupFailure: DigestFailure?
-        var userName = credentials.username
+        var userName = claimedName
         var stored: DigestHA1Set?
         if credentials.userhash {
-            if policy.userhash, let match = userhash(credentials.username.lowercased(), hash) {
+            if policy.userhash, let match = userhash(claimedName.lowercased(), hash) {
                 userName = match.name
                 stored = match.ha1
                 attempt.username = match.name
@@ -145,7 +171,7 @@ public final class DigestAuthenticator: Sendable {
                 lookupFailure = policy.userhash ? .unknownUser : .userhashNotOffered
             }
         } else {
-            stored = user(credentials.username)
+            stored = user(claimedName)
             if stored == nil { lookupFailure = .unknownUser }
         }
         var ha1 = decoyHA1[hash] ?? ""
@@ -156,13 +182,12 @@ public final class DigestAuthenticator: Sendable {
                 lookupFailure = .noHA1ForAlgorithm
             }
         }
-        let expected = DigestResponse.compute(
-            algorithm: algorithm, ha1: ha1, nonce: credentials.nonce, nc: credentials.ncText,
-            cnonce: credentials.cnonce, qop: credentials.qop, method: request.method, uri: credentials.uri,
-            entityBodyHash: credentials.qop == .authInt ? DigestResponse.entityBodyHash(hash, body: request.body) : nil
-        )
-        // The client's hex may be upper case; folding it depends only on what the client sent.
-        let matches = ConstantTime.equals(expected.utf8, credentials.response.utf8.lazy.map(ASCII.lowercased))
+        let matches = DigestExpectedResponse.withExpected(
+            algorithm: algorithm, ha1: ha1, fields: credentials, text: text, method: request.method, body: request.body
+        ) { expected in
+            // The client's hex may be upper case; folding it depends only on what the client sent.
+            ConstantTime.equals(expected, text[credentials.response].lazy.map(ASCII.lowercased))
+        }
         if let lookupFailure { return .failure(lookupFailure, attempt) }
         guard matches else { return .failure(.wrongPassword, attempt) }
         guard !expired else { return .failure(.staleNonce, attempt) }
@@ -182,7 +207,32 @@ public final class DigestAuthenticator: Sendable {
     /// carry several, one per realm, RFC 3261 §22.3): the first Digest one for the policy's realm
     /// is verified. No value → ``DigestFailure/missingCredentials``; none parses →
     /// ``DigestFailure/malformedHeader``.
+    ///
+    /// A single value (the usual case) is read in place, without building a ``SIPAuthHeader``;
+    /// the result is the same.
     public func verify(
+        headerValues: [Substring],
+        request: DigestRequest,
+        policy: DigestChallengePolicy,
+        binding: NonceBinding,
+        user: (String) -> DigestHA1Set?,
+        userhash: (String, DigestHashFunction) -> DigestUser? = { _, _ in nil }
+    ) -> DigestVerification {
+        guard !headerValues.isEmpty else { return .failure(.missingCredentials, DigestAttempt()) }
+        if headerValues.count == 1 {
+            var value = headerValues[0]
+            let verified = value.withUTF8 { bytes -> DigestVerification? in
+                guard let slots = DigestParameterSlots.scanning(bytes) else { return nil }
+                return verify(slots, in: DigestText(bytes: bytes), request: request, policy: policy, binding: binding, user: user, userhash: userhash)
+            }
+            if let verified { return verified }
+        }
+        return verifyParsing(headerValues: headerValues, request: request, policy: policy, binding: binding, user: user, userhash: userhash)
+    }
+
+    /// ``verify(headerValues:request:policy:binding:user:userhash:)`` through fully parsed
+    /// headers: the general path (several values, escapes, `username*`, other schemes, errors).
+    func verifyParsing(
         headerValues: [Substring],
         request: DigestRequest,
         policy: DigestChallengePolicy,

@@ -27,41 +27,33 @@ public struct DigestCredentials: Sendable, Hashable {
     ///   ``DigestFailure/malformedHeader`` when a required parameter is missing or garbled.
     public init(_ header: SIPAuthHeader) throws(DigestFailure) {
         guard header.isDigest else { throw .unsupportedScheme }
-        guard let username = header.effectiveUsername, let realm = header["realm"], let nonce = header["nonce"],
-              let uri = header["uri"], let response = header["response"], !response.isEmpty,
-              response.utf8.allSatisfy(ASCII.isHex)
-        else { throw .malformedHeader }
-        switch header["userhash"] {
-        case nil: userhash = false
-        case let flag? where ASCII.equalsIgnoringCase(flag, "false"): userhash = false
-        case let flag? where ASCII.equalsIgnoringCase(flag, "true"): userhash = true
-        default: throw .malformedHeader
+        var storage: [UInt8] = []
+        let slots = DigestParameterSlots(header, storage: &storage)
+        let result = storage.withUnsafeBufferPointer { bytes -> Result<DigestCredentials, DigestFailure> in
+            let text = DigestText(bytes: bytes)
+            do throws(DigestFailure) {
+                return .success(DigestCredentials(try DigestFields(slots, in: text), text: text))
+            } catch {
+                return .failure(error)
+            }
         }
-        // A userhash is the hash of a plain name, never of an RFC 8187 one.
-        if userhash, header["username*"] != nil { throw .malformedHeader }
-        self.username = username
-        self.realm = realm
-        self.nonce = nonce
-        self.uri = uri
-        self.response = response
-        algorithmToken = header["algorithm"] ?? "MD5"
-        algorithm = DigestAlgorithm(token: algorithmToken)
-        qopToken = header["qop"]
-        qop = qopToken.flatMap { DigestQOP(token: $0) }
-        cnonce = header["cnonce"]
-        opaque = header["opaque"]
-        ncText = header["nc"]
-        if let ncText {
-            // nc = 8LHEX; upper case is tolerated (it is hashed as sent anyway).
-            guard ncText.utf8.count == 8, ncText.utf8.allSatisfy(ASCII.isHex), let value = UInt32(ncText, radix: 16), value > 0
-            else { throw .malformedHeader }
-            nc = value
-        }
-        if qopToken != nil {
-            guard nc != nil, let cnonce, !cnonce.isEmpty else { throw .malformedHeader }
-        } else if nc != nil {
-            throw .malformedHeader
-        }
-        if algorithm?.isSession == true, (cnonce ?? "").isEmpty { throw .malformedHeader }
+        self = try result.get()
+    }
+
+    init(_ fields: DigestFields, text: DigestText) {
+        username = text.string(fields.username)
+        userhash = fields.userhash
+        realm = text.string(fields.realm)
+        nonce = text.string(fields.nonce)
+        uri = text.string(fields.uri)
+        response = text.string(fields.response)
+        algorithmToken = fields.algorithmToken.map(text.string) ?? "MD5"
+        algorithm = fields.algorithm
+        qopToken = fields.qopToken.map(text.string)
+        qop = fields.qop
+        ncText = fields.ncText.map(text.string)
+        nc = fields.nc
+        cnonce = fields.cnonce.map(text.string)
+        opaque = fields.opaque.map(text.string)
     }
 }

@@ -1,9 +1,4 @@
 import Crypto
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// A secret that signs and verifies stateless nonces, named by a key id carried in each nonce.
 ///
@@ -14,17 +9,33 @@ public struct NonceKey: Sendable {
     public static let minimumSecretLength = 32
 
     public let id: UInt32
-    /// HMAC-SHA-256 with the key already absorbed: each nonce costs only its own blocks.
-    let keyedHMAC: HMAC<SHA256>
+    /// HMAC-SHA-256 (RFC 2104) with the key already absorbed: SHA-256 states after the
+    /// `K ^ ipad` and `K ^ opad` blocks. Each tag copies them, so it costs only its own blocks.
+    private let innerState: SHA256
+    private let outerState: SHA256
 
     public init(id: UInt32, secret: [UInt8]) throws(NonceKeyError) {
         guard secret.count >= Self.minimumSecretLength else { throw .secretTooShort }
-        self.init(id: id, key: SymmetricKey(data: secret))
+        self.init(id: id, validSecret: secret)
     }
 
-    private init(id: UInt32, key: SymmetricKey) {
+    private init(id: UInt32, validSecret secret: [UInt8]) {
         self.id = id
-        self.keyedHMAC = HMAC<SHA256>(key: key)
+        // K: the secret, hashed first when longer than a block, zero-padded to a block.
+        let blockSize = 64
+        var block = [UInt8](repeating: 0, count: blockSize)
+        if secret.count > blockSize {
+            let digest = SHA256.hash(data: secret)
+            digest.withUnsafeBytes { for (index, byte) in $0.enumerated() { block[index] = byte } }
+        } else {
+            for (index, byte) in secret.enumerated() { block[index] = byte }
+        }
+        var inner = SHA256()
+        inner.update(data: block.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: block.map { $0 ^ 0x5C })
+        innerState = inner
+        outerState = outer
     }
 
     /// A fresh random secret of 32 bytes, for the operator to persist and share between nodes.
@@ -35,14 +46,36 @@ public struct NonceKey: Sendable {
 
     /// A key with a fresh random secret (tests and single-node use).
     public static func generate(id: UInt32) -> NonceKey {
-        NonceKey(id: id, key: SymmetricKey(data: generateSecret()))
+        NonceKey(id: id, validSecret: generateSecret())
+    }
+
+    /// HMAC-SHA-256 of `message`, handed to `body` (32 bytes, valid only during the call).
+    func withMAC<R>(_ message: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var inner = innerState
+        inner.update(bufferPointer: message)
+        var outer = outerState
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize().withUnsafeBytes(body)
     }
 
     /// HMAC-SHA-256 of `message`, truncated to `count` bytes.
     func tag(_ message: UnsafeRawBufferPointer, count: Int) -> [UInt8] {
-        var hmac = keyedHMAC
-        hmac.update(data: message)
-        return hmac.finalize().withUnsafeBytes { Array($0.prefix(count)) }
+        withMAC(message) { Array($0.prefix(count)) }
+    }
+
+    /// Writes HMAC-SHA-256 of `message`, truncated to `output.count` (at most 32) bytes, into `output`.
+    func writeTag(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        withMAC(message) { mac in
+            for index in 0..<min(output.count, mac.count) { output[index] = mac[index] }
+        }
+    }
+
+    /// Whether `tag` is HMAC-SHA-256 of `message` truncated to `tag.count` bytes, compared in
+    /// constant time (every byte of the expected tag is examined).
+    func hasTag(_ tag: UnsafeRawBufferPointer, for message: UnsafeRawBufferPointer) -> Bool {
+        withMAC(message) { mac in
+            ConstantTime.equals(UnsafeRawBufferPointer(rebasing: mac[0..<min(tag.count, mac.count)]), tag)
+        }
     }
 }
 

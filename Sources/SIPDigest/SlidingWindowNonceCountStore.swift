@@ -26,9 +26,15 @@ public final class SlidingWindowNonceCountStore: NonceCountStore {
         let expiresAt: Int64
     }
 
+    /// A nonce in arrival order with its expiry, so purging needs no lookup.
+    private struct Queued {
+        let identity: NonceIdentity
+        let expiresAt: Int64
+    }
+
     private struct Shard {
         var entries: [NonceIdentity: Entry] = [:]
-        var order: FIFORing<NonceIdentity>
+        var order: FIFORing<Queued>
         /// Latest issue time of a nonce this shard dropped (expired or evicted).
         var watermark = Int64.min
 
@@ -76,20 +82,19 @@ public final class SlidingWindowNonceCountStore: NonceCountStore {
         let shard = shards[Int(nonce.low % UInt64(shards.count))]
         return shard.state.withLock { state in
             for _ in 0..<Self.purgeBatch {
-                guard let oldest = state.order.first, let entry = state.entries[oldest], entry.expiresAt <= now else { break }
+                guard let oldest = state.order.first, oldest.expiresAt <= now else { break }
                 _ = state.order.removeFirst()
-                state.drop(oldest)
+                state.drop(oldest.identity)
             }
-            if var entry = state.entries[nonce] {
-                let fresh = entry.window.record(count)
-                state.entries[nonce] = entry
-                return fresh ? .accepted : .replayed
+            // One hash of the identity: the window is updated in place.
+            if let index = state.entries.index(forKey: nonce) {
+                return state.entries.values[index].window.record(count) ? .accepted : .replayed
             }
             guard issuedAt > state.watermark else { return .forgotten }
             if state.order.isFull, let evicted = state.order.removeFirst() {
-                state.drop(evicted)
+                state.drop(evicted.identity)
             }
-            state.order.append(nonce)
+            state.order.append(Queued(identity: nonce, expiresAt: expiresAt))
             state.entries[nonce] = Entry(window: NonceCountWindow(first: count), issuedAt: issuedAt, expiresAt: expiresAt)
             return .accepted
         }

@@ -1,3 +1,6 @@
+import Crypto
+import Synchronization
+
 /// Identifies one nonce (its authentication tag) for the nonce-count store.
 public struct NonceIdentity: Sendable, Hashable {
     public let high: UInt64
@@ -47,6 +50,9 @@ public enum StatelessNonce {
     static let bindingLength = 16
     static let randomLength = 12
 
+    /// Characters of the base64url text.
+    static let encodedLength = (length * 4 + 2) / 3
+
     private static let boundToSourceIP: UInt8 = 1
     private static let boundToTransport: UInt8 = 2
 
@@ -55,18 +61,23 @@ public enum StatelessNonce {
         var flags: UInt8 = 0
         if binding.sourceIP != nil { flags |= boundToSourceIP }
         if binding.transport != nil { flags |= boundToTransport }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(length)
-        bytes.append(version)
-        bytes.append(flags)
-        appendBigEndian(keys.current.id, to: &bytes)
-        appendBigEndian(UInt64(bitPattern: now), to: &bytes)
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<randomLength { bytes.append(generator.next()) }
-        bytes.append(contentsOf: bindingDigest(realm: realm, binding: binding, flags: flags))
-        let tag = bytes.withUnsafeBytes { keys.current.tag($0, count: tagLength) }
-        bytes.append(contentsOf: tag)
-        return Base64URL.encode(bytes)
+        let key = keys.current
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { bytes in
+            bytes.initialize(repeating: 0)
+            bytes[0] = version
+            bytes[1] = flags
+            writeBigEndian(key.id, to: bytes, at: 2)
+            writeBigEndian(UInt64(bitPattern: now), to: bytes, at: 6)
+            var generator = SystemRandomNumberGenerator()
+            writeBigEndian(generator.next() as UInt64, to: bytes, at: 14)
+            writeBigEndian(UInt32(truncatingIfNeeded: generator.next() as UInt64), to: bytes, at: 22)
+            let digest = bindingDigest(realm: realm, binding: binding, flags: flags)
+            writeBigEndian(digest.high, to: bytes, at: bindingOffset)
+            writeBigEndian(digest.low, to: bytes, at: bindingOffset + 8)
+            let raw = UnsafeMutableRawBufferPointer(bytes)
+            key.writeTag(UnsafeRawBufferPointer(rebasing: raw[0..<tagOffset]), into: UnsafeMutableRawBufferPointer(rebasing: raw[tagOffset..<length]))
+            return Base64URL.encode(UnsafeBufferPointer(bytes))
+        }
     }
 
     /// Checks a nonce a client sent back.
@@ -77,49 +88,162 @@ public enum StatelessNonce {
         _ nonce: String, keys: NonceKeyRing, realm: String, binding: NonceBinding,
         now: Int64, lifetimeSeconds: Int64, maximumClockSkewSeconds: Int64
     ) -> NonceCheck {
+        withContiguousUTF8(nonce) { text in
+            check(
+                text, key: { keys.verifyingKey(id: $0, now: now) },
+                bindingDigest: { bindingDigest(realm: realm, binding: binding, flags: $0) }, now: now,
+                lifetimeSeconds: lifetimeSeconds, maximumClockSkewSeconds: maximumClockSkewSeconds
+            )
+        }
+    }
+
+    /// The same check over the nonce's UTF-8, without copying it.
+    /// - Parameters:
+    ///   - key: the key of an id if it may verify now.
+    ///   - bindingDigest: ``bindingDigest(realm:binding:flags:)`` of the realm and binding to
+    ///     check against, for the flags the nonce carries (possibly cached).
+    static func check(
+        _ nonce: UnsafeBufferPointer<UInt8>, key: (UInt32) -> NonceKey?, bindingDigest: (UInt8) -> BindingDigest,
+        now: Int64, lifetimeSeconds: Int64, maximumClockSkewSeconds: Int64
+    ) -> NonceCheck {
         // 78 characters of base64url exactly; anything else is not ours (and is not decoded).
-        guard nonce.utf8.count == (length * 4 + 2) / 3, let bytes = Base64URL.decode(nonce),
-              bytes.count == length, bytes[0] == version, bytes[1] & ~(boundToSourceIP | boundToTransport) == 0
-        else { return .invalid }
-        let keyID = readBigEndian(bytes, at: 2, as: UInt32.self)
-        guard let key = keys.verifyingKey(id: keyID, now: now) else { return .invalid }
-        let expectedTag = bytes.withUnsafeBytes { key.tag(UnsafeRawBufferPointer(rebasing: $0[0..<tagOffset]), count: tagLength) }
-        guard ConstantTime.equals(expectedTag, bytes[tagOffset..<length]) else { return .invalid }
-        let issuedAt = Int64(bitPattern: readBigEndian(bytes, at: 6, as: UInt64.self))
-        guard issuedAt <= now + maximumClockSkewSeconds else { return .invalid }
-        let digest = bindingDigest(realm: realm, binding: binding, flags: bytes[1])
-        guard digest.elementsEqual(bytes[bindingOffset..<(bindingOffset + bindingLength)]) else { return .boundElsewhere }
-        let identity = NonceIdentity(
-            high: readBigEndian(bytes, at: tagOffset, as: UInt64.self),
-            low: readBigEndian(bytes, at: tagOffset + 8, as: UInt64.self)
-        )
-        return now - issuedAt > lifetimeSeconds ? .expired(identity, issuedAt: issuedAt) : .valid(identity, issuedAt: issuedAt)
+        guard nonce.count == encodedLength else { return .invalid }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { bytes -> NonceCheck in
+            guard Base64URL.decode(nonce, into: bytes) == length, bytes[0] == version,
+                  bytes[1] & ~(boundToSourceIP | boundToTransport) == 0
+            else { return .invalid }
+            let keyID = readBigEndian(bytes, at: 2, as: UInt32.self)
+            guard let key = key(keyID) else { return .invalid }
+            let raw = UnsafeRawBufferPointer(bytes)
+            guard key.hasTag(UnsafeRawBufferPointer(rebasing: raw[tagOffset..<length]), for: UnsafeRawBufferPointer(rebasing: raw[0..<tagOffset]))
+            else { return .invalid }
+            let issuedAt = Int64(bitPattern: readBigEndian(bytes, at: 6, as: UInt64.self))
+            guard issuedAt <= now + maximumClockSkewSeconds else { return .invalid }
+            let digest = bindingDigest(bytes[1])
+            guard digest.high == readBigEndian(bytes, at: bindingOffset, as: UInt64.self),
+                  digest.low == readBigEndian(bytes, at: bindingOffset + 8, as: UInt64.self)
+            else { return .boundElsewhere }
+            let identity = NonceIdentity(
+                high: readBigEndian(bytes, at: tagOffset, as: UInt64.self),
+                low: readBigEndian(bytes, at: tagOffset + 8, as: UInt64.self)
+            )
+            return now - issuedAt > lifetimeSeconds
+                ? .expired(identity, issuedAt: issuedAt) : .valid(identity, issuedAt: issuedAt)
+        }
     }
 
-    /// Length-prefixed fields so that no two different bindings hash the same input.
-    private static func bindingDigest(realm: String, binding: NonceBinding, flags: UInt8) -> [UInt8] {
-        var input: [UInt8] = []
-        input.reserveCapacity(32 + realm.utf8.count + binding.trunk.utf8.count)
-        input.append(flags)
-        appendField(realm, to: &input)
-        appendField(binding.trunk, to: &input)
-        if flags & boundToSourceIP != 0 { appendField(binding.sourceIP ?? "", to: &input) }
-        if flags & boundToTransport != 0 { appendField((binding.transport ?? "").lowercased(), to: &input) }
-        return Array(DigestHashFunction.sha256.digest(input).prefix(bindingLength))
+    /// The first 16 bytes of the SHA-256 of the binding, for `flags` (which fields it covers).
+    /// Length-prefixed fields so that no two different bindings hash the same input. The input is
+    /// gathered in a stack buffer and hashed in one update.
+    static func bindingDigest(realm: String, binding: NonceBinding, flags: UInt8) -> BindingDigest {
+        let sourceIP = flags & boundToSourceIP != 0 ? binding.sourceIP ?? "" : nil
+        var transport = flags & boundToTransport != 0 ? binding.transport ?? "" : nil
+        // `lowercased()` only when it may change something (it allocates).
+        if let text = transport, text.utf8.contains(where: { ($0 >= 0x41 && $0 <= 0x5A) || $0 >= 0x80 }) {
+            transport = text.lowercased()
+        }
+        var length = 1 + 8 + realm.utf8.count + binding.trunk.utf8.count
+        if let sourceIP { length += 4 + sourceIP.utf8.count }
+        if let transport { length += 4 + transport.utf8.count }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { input in
+            var position = 0
+            input[0] = flags
+            position = 1
+            appendField(realm, to: input, at: &position)
+            appendField(binding.trunk, to: input, at: &position)
+            if let sourceIP { appendField(sourceIP, to: input, at: &position) }
+            if let transport { appendField(transport, to: input, at: &position) }
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[0..<position]))
+            return hasher.finalize().withUnsafeBytes { digest in
+                var high: UInt64 = 0
+                var low: UInt64 = 0
+                for index in 0..<8 {
+                    high = high << 8 | UInt64(digest[index])
+                    low = low << 8 | UInt64(digest[8 + index])
+                }
+                return BindingDigest(high: high, low: low)
+            }
+        }
     }
 
-    private static func appendField(_ text: String, to bytes: inout [UInt8]) {
-        appendBigEndian(UInt32(truncatingIfNeeded: text.utf8.count), to: &bytes)
-        bytes.append(contentsOf: text.utf8)
+    private static func appendField(_ text: String, to buffer: UnsafeMutableBufferPointer<UInt8>, at position: inout Int) {
+        withContiguousUTF8(text) { utf8 in
+            precondition(position + 4 + utf8.count <= buffer.count)
+            writeBigEndian(UInt32(truncatingIfNeeded: utf8.count), to: buffer, at: position)
+            position += 4
+            for byte in utf8 {
+                buffer[position] = byte
+                position += 1
+            }
+        }
     }
 
-    private static func appendBigEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    private static func writeBigEndian<T: FixedWidthInteger>(_ value: T, to bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        let size = MemoryLayout<T>.size
+        precondition(offset >= 0 && offset + size <= bytes.count)
+        for index in 0..<size {
+            bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * (size - 1 - index)))
+        }
     }
 
-    private static func readBigEndian<T: FixedWidthInteger>(_ bytes: [UInt8], at offset: Int, as type: T.Type) -> T {
+    private static func readBigEndian<T: FixedWidthInteger>(_ bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int, as type: T.Type) -> T {
+        precondition(offset >= 0 && offset + MemoryLayout<T>.size <= bytes.count)
         var value: T = 0
-        for byte in bytes[offset..<(offset + MemoryLayout<T>.size)] { value = value << 8 | T(byte) }
+        for index in offset..<(offset + MemoryLayout<T>.size) { value = value << 8 | T(bytes[index]) }
         return value
     }
+}
+
+/// The binding digest a nonce carries (bytes 26..<42, big-endian halves).
+struct BindingDigest: Sendable, Hashable {
+    var high: UInt64
+    var low: UInt64
+}
+
+/// The binding digests of the bindings seen last, so that verifying a nonce does not hash its
+/// binding again: a handful of entries (a node serves requests of a few trunks at a time; a miss
+/// only costs the hash). Binding digests are not secret.
+final class BindingDigestCache: Sendable {
+    private struct Entry {
+        var realm: String
+        var binding: NonceBinding
+        var flags: UInt8
+        var digest: BindingDigest
+    }
+
+    private struct State {
+        var entries: [Entry] = []
+        var next = 0
+    }
+
+    static let capacity = 16
+    private let state = Mutex(State())
+
+    func digest(realm: String, binding: NonceBinding, flags: UInt8) -> BindingDigest {
+        let cached = state.withLock { state -> BindingDigest? in
+            for entry in state.entries where entry.flags == flags && entry.realm == realm && entry.binding == binding {
+                return entry.digest
+            }
+            return nil
+        }
+        if let cached { return cached }
+        let digest = StatelessNonce.bindingDigest(realm: realm, binding: binding, flags: flags)
+        let entry = Entry(realm: realm, binding: binding, flags: flags, digest: digest)
+        state.withLock { state in
+            if state.entries.count < Self.capacity {
+                state.entries.append(entry)
+            } else {
+                state.entries[state.next] = entry
+                state.next = (state.next + 1) % Self.capacity
+            }
+        }
+        return digest
+    }
+}
+
+/// Calls `body` with the UTF-8 of `text`, in place when its storage is contiguous (native strings).
+func withContiguousUTF8<S: StringProtocol, R>(_ text: S, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+    return Array(text.utf8).withUnsafeBufferPointer(body)
 }

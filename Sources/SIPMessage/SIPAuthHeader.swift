@@ -52,11 +52,45 @@ public struct SIPAuthHeader: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter headerName: used only to locate errors.
     public init(parsing value: Substring, headerName: String = "Authorization") throws(SIPParseError) {
         var text = value
-        let result = text.withUTF8 { buffer in
-            var parser = AuthHeaderParser(bytes: buffer, location: headerName)
-            return parser.parse()
+        let result = text.withUTF8 { buffer -> Result<SIPAuthHeader, SIPParseError> in
+            var parameters: [SIPAuthParameter] = []
+            parameters.reserveCapacity(12)
+            let scanned = AuthHeaderScanner.scan(buffer, location: headerName) { raw in
+                let value = raw.isVerbatim
+                    ? String(decoding: raw.value, as: UTF8.self)
+                    : AuthHeaderScanner.unescapedQuotedContent(raw.value)
+                parameters.append(SIPAuthParameter(
+                    lowercasedName: AuthHeaderScanner.lowercasedString(raw.name), value: value, quoted: raw.quoted))
+            }
+            return scanned.map { outcome in
+                let scheme = outcome.isDigest ? "Digest" : AuthHeaderScanner.string(buffer, outcome.schemeOffsets)
+                let token68 = outcome.token68Offsets.map { AuthHeaderScanner.string(buffer, $0) }
+                return SIPAuthHeader(scheme: scheme, parameters: parameters, token68: token68)
+            }
         }
         self = try result.get()
+    }
+
+    /// Scans a header field value exactly as ``init(parsing:headerName:)`` does (same acceptance,
+    /// same errors) without building any string: each parameter is handed to `visit` as byte
+    /// views into the value, valid only during that call. For hot paths (Digest verification)
+    /// that read a few parameters; a value that fails to parse may have visited some parameters
+    /// before the error.
+    public static func scan(
+        _ value: Substring, headerName: String = "Authorization", _ visit: (SIPAuthRawParameter) -> Void
+    ) -> Result<SIPAuthHeaderScan, SIPParseError> {
+        var text = value
+        return text.withUTF8 { scan(utf8: $0, headerName: headerName, visit) }
+    }
+
+    /// ``scan(_:headerName:_:)`` over the UTF-8 bytes of a header field value; offsets are
+    /// relative to the start of `utf8`.
+    public static func scan(
+        utf8: UnsafeBufferPointer<UInt8>, headerName: String = "Authorization", _ visit: (SIPAuthRawParameter) -> Void
+    ) -> Result<SIPAuthHeaderScan, SIPParseError> {
+        AuthHeaderScanner.scan(utf8, location: headerName, visit).map {
+            SIPAuthHeaderScan(isDigest: $0.isDigest, hasToken68: $0.token68Offsets != nil, parameterCount: $0.parameterCount)
+        }
     }
 
     public init(parsing value: String, headerName: String = "Authorization") throws(SIPParseError) {
@@ -180,18 +214,72 @@ public struct SIPAuthHeader: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A single forward pass over the header value's UTF-8 bytes.
-private struct AuthHeaderParser {
-    let bytes: UnsafeBufferPointer<UInt8>
-    let location: String
-    var index = 0
+/// One parameter as ``SIPAuthHeader/scan(_:headerName:_:)`` found it. The buffers point into the
+/// header value and are valid only during the callback that receives them.
+public struct SIPAuthRawParameter {
+    /// The name as sent (names are case-insensitive; see ``nameEquals(_:)``).
+    public let name: UnsafeBufferPointer<UInt8>
+    /// The token, or the content between the quotes of a quoted-string (still escaped unless
+    /// ``isVerbatim``).
+    public let value: UnsafeBufferPointer<UInt8>
+    /// Where ``value`` lies in the header value, as UTF-8 offsets from its start.
+    public let valueOffsets: Range<Int>
+    /// Whether the value was a quoted-string.
+    public let quoted: Bool
+    /// True when ``value`` is the parameter's value as it stands: a token, or a quoted-string
+    /// without escapes, folds or HTAB. Otherwise ``SIPAuthHeader/init(parsing:headerName:)``
+    /// gives the unescaped value.
+    public let isVerbatim: Bool
 
-    init(bytes: UnsafeBufferPointer<UInt8>, location: String) {
-        self.bytes = bytes
-        self.location = location
+    /// Whether the name is `lowercasedName` (which must be lower case), ignoring case.
+    public func nameEquals(_ lowercasedName: StaticString) -> Bool {
+        guard name.count == lowercasedName.utf8CodeUnitCount else { return false }
+        let expected = UnsafeBufferPointer(start: lowercasedName.utf8Start, count: lowercasedName.utf8CodeUnitCount)
+        for position in 0..<name.count {
+            let byte = name[position]
+            if ((byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte) != expected[position] { return false }
+        }
+        return true
+    }
+}
+
+/// What ``SIPAuthHeader/scan(_:headerName:_:)`` found besides the parameters.
+public struct SIPAuthHeaderScan: Sendable, Hashable {
+    /// The scheme is `Digest` (any case).
+    public let isDigest: Bool
+    /// The value is a scheme with a `token68` (never for Digest).
+    public let hasToken68: Bool
+    /// Parameters visited.
+    public let parameterCount: Int
+}
+
+/// A single forward pass over the header value's UTF-8 bytes. It only validates and locates;
+/// building strings is left to the caller (``SIPAuthHeader/init(parsing:headerName:)``).
+private struct AuthHeaderScanner {
+    struct Outcome {
+        var isDigest: Bool
+        var schemeOffsets: Range<Int>
+        var token68Offsets: Range<Int>?
+        var parameterCount: Int
     }
 
-    private func failure(_ detail: String) -> Result<SIPAuthHeader, SIPParseError> {
+    let bytes: UnsafeBufferPointer<UInt8>
+    let location: String
+    /// Names of the parameters so far, for the duplicate check (capacity: the parameter cap).
+    let names: UnsafeMutableBufferPointer<Range<Int>>
+    var index = 0
+
+    static func scan(
+        _ bytes: UnsafeBufferPointer<UInt8>, location: String, _ visit: (SIPAuthRawParameter) -> Void
+    ) -> Result<Outcome, SIPParseError> {
+        // 64 ranges of 16 bytes: small enough to always live on the stack.
+        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: SIPAuthHeader.maximumParameterCount) { names in
+            var scanner = AuthHeaderScanner(bytes: bytes, location: location, names: names)
+            return scanner.scan(visit)
+        }
+    }
+
+    private func failure(_ detail: String) -> Result<Outcome, SIPParseError> {
         .failure(SIPParseError(.invalidAuthorization, at: location, detail))
     }
 
@@ -199,6 +287,7 @@ private struct AuthHeaderParser {
 
     /// Skips LWS: SP/HTAB and folds (CRLF followed by SP/HTAB). Returns whether anything was skipped.
     @discardableResult
+    @inline(__always)
     private mutating func skipLWS() -> Bool {
         let start = index
         while index < bytes.count {
@@ -220,18 +309,30 @@ private struct AuthHeaderParser {
 
     private mutating func scanToken() -> Range<Int>? {
         let start = index
-        while index < bytes.count, SIPLexical.isToken(bytes[index]) { index += 1 }
+        while index < bytes.count, Self.isToken(bytes[index]) { index += 1 }
         return index > start ? start..<index : nil
     }
 
-    private func string(_ range: Range<Int>) -> String {
+    /// ``SIPLexical/isToken(_:)`` as a bitmap lookup (no branch per character class).
+    @inline(__always)
+    private static func isToken(_ byte: UInt8) -> Bool {
+        let below64: UInt64 = 0x03FF_6CA2_0000_0000  // ! % ' * + - . 0-9
+        let below128: UInt64 = 0x47FF_FFFF_87FF_FFFE  // A-Z _ ` a-z ~
+        let bits = byte < 64 ? below64 : below128
+        return byte < 128 && (bits >> UInt64(byte & 63)) & 1 != 0
+    }
+
+    private func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: bytes[range])
+    }
+
+    static func string(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
         // Ranges end at ASCII delimiters, so the slice is always whole UTF-8.
         String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
-    private func lowercasedString(_ range: Range<Int>) -> String {
+    static func lowercasedString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
         // Tokens are ASCII; names are nearly always sent in lower case already.
-        let slice = UnsafeBufferPointer(rebasing: bytes[range])
         if !slice.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return String(decoding: slice, as: UTF8.self) }
         return String(unsafeUninitializedCapacity: slice.count) { out in
             for (i, byte) in slice.enumerated() { out[i] = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte }
@@ -239,45 +340,63 @@ private struct AuthHeaderParser {
         }
     }
 
-    mutating func parse() -> Result<SIPAuthHeader, SIPParseError> {
+    /// Whether two names (tokens, so ASCII) are equal ignoring case.
+    private func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        guard a.count == b.count else { return false }
+        var i = a.lowerBound
+        var j = b.lowerBound
+        while i < a.upperBound {
+            let x = bytes[i]
+            let y = bytes[j]
+            if x != y, ((x >= 0x41 && x <= 0x5A) ? x | 0x20 : x) != ((y >= 0x41 && y <= 0x5A) ? y | 0x20 : y) { return false }
+            i += 1
+            j += 1
+        }
+        return true
+    }
+
+    mutating func scan(_ visit: (SIPAuthRawParameter) -> Void) -> Result<Outcome, SIPParseError> {
         skipLWS()
         guard let schemeRange = scanToken() else { return failure("missing auth scheme") }
-        let isDigest = SIPLexical.equalsIgnoringCase(bytes[schemeRange], "digest".utf8)
-        let scheme = isDigest ? "Digest" : string(schemeRange)
+        let isDigest = schemeRange.count == 6 && zip(bytes[schemeRange], "digest".utf8).allSatisfy { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
+        var outcome = Outcome(isDigest: isDigest, schemeOffsets: schemeRange, token68Offsets: nil, parameterCount: 0)
         let separated = skipLWS()
         if atEnd {
             // RFC 7235 allows a bare scheme; Digest always needs parameters.
-            return isDigest ? failure("Digest without parameters") : .success(SIPAuthHeader(scheme: scheme, parameters: []))
+            return isDigest ? failure("Digest without parameters") : .success(outcome)
         }
         guard separated else { return failure("missing space after auth scheme") }
         if !isDigest, let token68 = scanToken68() {
-            return .success(SIPAuthHeader(scheme: scheme, parameters: [], token68: token68))
+            outcome.token68Offsets = token68
+            return .success(outcome)
         }
-        var parameters: [SIPAuthParameter] = []
-        parameters.reserveCapacity(12)
+        var count = 0
         while true {
             guard let nameRange = scanToken() else { return failure("parameter name expected") }
             skipLWS()
             guard !atEnd, bytes[index] == UInt8(ascii: "=") else { return failure("missing '=' after parameter name") }
             index += 1
             skipLWS()
-            let value: String
+            let valueRange: Range<Int>
             let quoted: Bool
+            let verbatim: Bool
             if !atEnd, bytes[index] == UInt8(ascii: "\"") {
                 switch scanQuotedString() {
-                case .success(let text): value = text
+                case .success(let content): (valueRange, verbatim) = content
                 case .failure(let error): return .failure(error)
                 }
                 quoted = true
             } else {
-                guard let valueRange = scanToken() else { return failure("parameter value expected") }
-                value = string(valueRange)
+                guard let range = scanToken() else { return failure("parameter value expected") }
+                (valueRange, verbatim) = (range, true)
                 quoted = false
             }
-            let name = lowercasedString(nameRange)
-            guard parameters.count < SIPAuthHeader.maximumParameterCount else { return failure("too many parameters") }
-            guard !parameters.contains(where: { $0.name == name }) else { return failure("duplicate parameter") }
-            parameters.append(SIPAuthParameter(lowercasedName: name, value: value, quoted: quoted))
+            guard count < SIPAuthHeader.maximumParameterCount, count < names.count else { return failure("too many parameters") }
+            for earlier in 0..<count where sameName(names[earlier], nameRange) { return failure("duplicate parameter") }
+            names[count] = nameRange
+            count += 1
+            visit(SIPAuthRawParameter(
+                name: slice(nameRange), value: slice(valueRange), valueOffsets: valueRange, quoted: quoted, isVerbatim: verbatim))
             skipLWS()
             if atEnd { break }
             guard bytes[index] == UInt8(ascii: ",") else { return failure("missing ',' between parameters") }
@@ -288,12 +407,13 @@ private struct AuthHeaderParser {
             }
             if atEnd { break }
         }
-        return .success(SIPAuthHeader(scheme: scheme, parameters: parameters))
+        outcome.parameterCount = count
+        return .success(outcome)
     }
 
     /// `token68` = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=", alone to the end.
     /// Leaves `index` unchanged when the rest is not exactly that.
-    private mutating func scanToken68() -> String? {
+    private mutating func scanToken68() -> Range<Int>? {
         let start = index
         var position = index
         while position < bytes.count, SIPLexical.isAlphanum(bytes[position]) || "-._~+/".utf8.contains(bytes[position]) {
@@ -308,33 +428,39 @@ private struct AuthHeaderParser {
             index = start
             return nil
         }
-        return string(start..<end)
+        return start..<end
     }
 
-    /// Reads a quoted-string starting at the opening quote; returns its unescaped content.
-    /// A fold inside becomes one SP (RFC 3261 §7.3.1); raw controls and escaped CR/LF are refused.
-    private mutating func scanQuotedString() -> Result<String, SIPParseError> {
+    /// Reads a quoted-string starting at the opening quote: the range of its content (between
+    /// the quotes) and whether that content is the value as it stands. A fold inside stands for
+    /// one SP (RFC 3261 §7.3.1); raw controls and escaped CR/LF are refused.
+    private mutating func scanQuotedString() -> Result<(Range<Int>, Bool), SIPParseError> {
         index += 1
-        // Fast path: plain qdtext up to the closing quote (no escape, fold or control) is the
-        // value as it stands, taken without a copy through an intermediate array.
+        let start = index
+        // Fast path: plain qdtext up to the closing quote (no escape, fold or control), eight
+        // bytes at a time while no byte of the word may be special, then byte by byte.
         var end = index
+        if let base = bytes.baseAddress {
+            while end + 8 <= bytes.count, !Self.mayHoldSpecialByte(UnsafeRawPointer(base + end).loadUnaligned(as: UInt64.self)) {
+                end += 8
+            }
+        }
         while end < bytes.count {
             let byte = bytes[end]
             if byte == UInt8(ascii: "\"") {
-                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self)
                 index = end + 1
-                return .success(value)
+                return .success((start..<end, true))
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 || byte == 0x7F { break }
             end += 1
         }
-        var content: [UInt8] = []
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
+                let content = start..<index
                 index += 1
-                return .success(String(decoding: content, as: UTF8.self))
+                return .success((content, false))
             case UInt8(ascii: "\\"):
                 guard index + 1 < bytes.count else {
                     return .failure(SIPParseError(.invalidAuthorization, at: location, "unterminated quoted-string"))
@@ -343,26 +469,58 @@ private struct AuthHeaderParser {
                 guard escaped <= 0x7F, escaped != 0x0D, escaped != 0x0A else {
                     return .failure(SIPParseError(.invalidAuthorization, at: location, "invalid escape in quoted-string"))
                 }
-                content.append(escaped)
                 index += 2
             case 0x0D:
                 guard isFold(at: index) else {
                     return .failure(SIPParseError(.invalidAuthorization, at: location, "bare CR in quoted-string"))
                 }
-                content.append(0x20)
                 index += 2
                 while index < bytes.count, SIPLexical.isWSP(bytes[index]) { index += 1 }
             case 0x09:
-                content.append(byte)
                 index += 1
             case 0x00...0x1F, 0x7F:
                 return .failure(SIPParseError(.invalidAuthorization, at: location, "control character in quoted-string"))
             default:
                 // qdtext, including UTF8-NONASCII (the buffer is valid UTF-8).
-                content.append(byte)
                 index += 1
             }
         }
         return .failure(SIPParseError(.invalidAuthorization, at: location, "unterminated quoted-string"))
+    }
+
+    /// Whether any of the eight bytes of `word` is `"`, `\`, DEL or below SP (exact: no false
+    /// negative; the byte loop after it decides).
+    @inline(__always)
+    private static func mayHoldSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+        let below = (word &- ones &* 0x20) & ~word & highs != 0
+        return below || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C)) || hasZeroByte(word ^ (ones &* 0x7F))
+    }
+
+    /// The value of quoted-string content that ``scanQuotedString()`` accepted: `\x` becomes `x`,
+    /// a fold (CRLF and the SP/HTAB after it) one SP. Reads only inside `content`.
+    static func unescapedQuotedContent(_ content: UnsafeBufferPointer<UInt8>) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(content.count)
+        var index = 0
+        while index < content.count {
+            let byte = content[index]
+            switch byte {
+            case UInt8(ascii: "\\") where index + 1 < content.count:
+                bytes.append(content[index + 1])
+                index += 2
+            case 0x0D:
+                bytes.append(0x20)
+                index += 1
+                if index < content.count, content[index] == 0x0A { index += 1 }
+                while index < content.count, SIPLexical.isWSP(content[index]) { index += 1 }
+            default:
+                bytes.append(byte)
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

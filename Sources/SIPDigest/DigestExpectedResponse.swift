@@ -1,0 +1,166 @@
+import Crypto
+import _CryptoExtras
+
+/// The verifier's side of ``DigestResponse/compute(algorithm:ha1:nonce:nc:cnonce:qop:method:uri:entityBodyHash:)``:
+/// the same formula, with every intermediate hex value (session HA1, H(body), HA2, the response)
+/// in stack buffers and the inputs hashed where they lie, so no string is built.
+enum DigestExpectedResponse {
+    /// Longest hex digest of any ``DigestHashFunction`` (32-byte digests).
+    static let maximumHexLength = 64
+    /// Hash inputs are gathered in a stack buffer of this size so that each hash sees one update
+    /// (longer inputs are passed on in pieces).
+    static let gatherCapacity = 320
+
+    /// Calls `body` with the expected response as lower-case hex.
+    static func withExpected<R>(
+        algorithm: DigestAlgorithm, ha1: String, fields: DigestFields, text: DigestText, method: String, body: [UInt8],
+        _ use: (UnsafeBufferPointer<UInt8>) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4 * maximumHexLength + gatherCapacity) { scratch in
+            let length: Int
+            switch algorithm.hash {
+            case .md5:
+                length = compute(Insecure.MD5.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
+            case .sha256:
+                length = compute(SHA256.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
+            case .sha512_256:
+                length = compute(SHA512256.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
+            }
+            return use(UnsafeBufferPointer(rebasing: scratch[0..<length]))
+        }
+    }
+
+    /// Writes the response hex at the start of `scratch` and returns its length; the rest of
+    /// `scratch` holds the intermediate values and the gather buffer.
+    private static func compute<H: HashFunction>(
+        _: H.Type, algorithm: DigestAlgorithm, ha1: String, fields: DigestFields, text: DigestText, method: String,
+        body: [UInt8], scratch: UnsafeMutableBufferPointer<UInt8>
+    ) -> Int {
+        let slot = maximumHexLength
+        let response = UnsafeMutableBufferPointer(rebasing: scratch[0..<slot])
+        let sessionHA1 = UnsafeMutableBufferPointer(rebasing: scratch[slot..<(2 * slot)])
+        let bodyHash = UnsafeMutableBufferPointer(rebasing: scratch[(2 * slot)..<(3 * slot)])
+        let ha2 = UnsafeMutableBufferPointer(rebasing: scratch[(3 * slot)..<(4 * slot)])
+        let gather = UnsafeMutableBufferPointer(rebasing: scratch[(4 * slot)...])
+        let colon: UInt8 = 0x3A
+
+        // -sess: HA1' = H(HA1 ":" nonce ":" cnonce).
+        var sessionLength = 0
+        if algorithm.isSession {
+            var hasher = GatheringHasher<H>(buffer: gather)
+            hasher.append(ha1)
+            hasher.append(colon)
+            hasher.append(text[fields.nonce])
+            hasher.append(colon)
+            if let cnonce = fields.cnonce { hasher.append(text[cnonce]) }
+            sessionLength = writeHex(hasher.finalize(), into: sessionHA1)
+        }
+
+        // HA2 = H(method ":" uri [":" H(entity-body)]).
+        var bodyHashLength = 0
+        if fields.qop == .authInt {
+            var bodyHasher = H()
+            body.withUnsafeBytes { bodyHasher.update(bufferPointer: $0) }
+            bodyHashLength = writeHex(bodyHasher.finalize(), into: bodyHash)
+        }
+        var hasher = GatheringHasher<H>(buffer: gather)
+        hasher.append(method)
+        hasher.append(colon)
+        hasher.append(text[fields.uri])
+        if fields.qop == .authInt {
+            hasher.append(colon)
+            hasher.append(UnsafeBufferPointer(rebasing: bodyHash[0..<bodyHashLength]))
+        }
+        let ha2Length = writeHex(hasher.finalize(), into: ha2)
+
+        // response = H(HA1 ":" nonce ":" HA2), or with qop H(HA1 ":" nonce ":" nc ":" cnonce ":" qop ":" HA2).
+        hasher = GatheringHasher<H>(buffer: gather)
+        if algorithm.isSession {
+            hasher.append(UnsafeBufferPointer(rebasing: sessionHA1[0..<sessionLength]))
+        } else {
+            hasher.append(ha1)
+        }
+        hasher.append(colon)
+        hasher.append(text[fields.nonce])
+        hasher.append(colon)
+        if let qop = fields.qop {
+            if let nc = fields.ncText { hasher.append(text[nc]) }
+            hasher.append(colon)
+            if let cnonce = fields.cnonce { hasher.append(text[cnonce]) }
+            hasher.append(colon)
+            hasher.append(qop.rawValue)
+            hasher.append(colon)
+        }
+        hasher.append(UnsafeBufferPointer(rebasing: ha2[0..<ha2Length]))
+        return writeHex(hasher.finalize(), into: response)
+    }
+
+    /// Lower-case hex of `digest` into `output`; returns the number of characters.
+    private static func writeHex(_ digest: some Digest, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        digest.withUnsafeBytes { bytes in
+            precondition(bytes.count * 2 <= output.count)
+            for (index, byte) in bytes.enumerated() {
+                output[2 * index] = hexDigit(byte >> 4)
+                output[2 * index + 1] = hexDigit(byte & 0x0F)
+            }
+            return bytes.count * 2
+        }
+    }
+
+    /// `0`–`9`, `a`–`f` without a branch or table lookup on the (secret-derived) nibble.
+    @inline(__always)
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        let n = Int16(nibble)
+        return UInt8(truncatingIfNeeded: n + 0x30 + (((9 - n) >> 8) & 0x27))
+    }
+}
+
+/// A hash whose input is gathered in a caller's buffer and handed over in as few updates as
+/// possible (each update of a swift-crypto hasher has a fixed cost well above a copy).
+private struct GatheringHasher<H: HashFunction> {
+    private var hasher = H()
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    private var count = 0
+
+    init(buffer: UnsafeMutableBufferPointer<UInt8>) {
+        self.buffer = buffer
+    }
+
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if bytes.count > buffer.count - count {
+            flush()
+            if bytes.count > buffer.count {
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+                return
+            }
+        }
+        guard let source = bytes.baseAddress, let target = buffer.baseAddress, !bytes.isEmpty else { return }
+        (target + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func append(_ byte: UInt8) {
+        if count == buffer.count { flush() }
+        guard count < buffer.count else {
+            withUnsafeBytes(of: byte) { hasher.update(bufferPointer: $0) }
+            return
+        }
+        buffer[count] = byte
+        count += 1
+    }
+
+    mutating func append(_ text: String) {
+        withContiguousUTF8(text) { append($0) }
+    }
+
+    private mutating func flush() {
+        guard count > 0 else { return }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<count]))
+        count = 0
+    }
+
+    mutating func finalize() -> H.Digest {
+        flush()
+        return hasher.finalize()
+    }
+}
