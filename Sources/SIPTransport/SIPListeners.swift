@@ -103,7 +103,7 @@ public final class SIPListeners: Sendable {
         }
         let connections = SIPConnectionRegistry()
         outbound?.configure(handler: handler, logger: logger, group: group, maxMessageSize: configuration.maxMessageSize,
-                            idleTimeout: configuration.tcpIdleTimeout)
+                            idleTimeout: configuration.tcpIdleTimeout, accepted: connections)
         var channels: [any Channel] = []
         var listeners: [SIPBoundListener] = []
         do {
@@ -215,7 +215,7 @@ public final class SIPListeners: Sendable {
         let tls = transport == .tls ? configuration.tls : nil
         do {
             return try await bootstrap.childChannelInitializer { channel in
-                connections.add(channel)
+                connections.add(channel, transport: transport)
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
@@ -241,29 +241,54 @@ extension ChannelOption where Self == ChannelOptions.Types.SocketOption {
     fileprivate static var ipv6Only: Self { .init(level: .ipv6, name: .ipv6_v6only) }
 }
 
-/// The open TCP connections, so that shutdown can close them.
+/// The open TCP connections, so that shutdown can close them, and so that a request to a
+/// client that connected to us (a registered contact behind NAT) goes back over its own
+/// connection (RFC 3261 §18.1.1 connection reuse; it usually cannot accept a new one).
 final class SIPConnectionRegistry: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    struct Peer: Hashable {
+        var transport: SIPTransportProtocol
+        var address: SocketAddress
+    }
 
-    func add(_ channel: any Channel) {
+    private struct Table {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var byPeer: [Peer: any Channel] = [:]
+    }
+
+    private let table = Mutex(Table())
+
+    func add(_ channel: any Channel, transport: SIPTransportProtocol) {
         let id = ObjectIdentifier(channel)
-        channels.withLock { $0[id] = channel }
+        let peer = channel.remoteAddress.map { Peer(transport: transport, address: $0) }
+        table.withLock {
+            $0.channels[id] = channel
+            if let peer { $0.byPeer[peer] = channel }
+        }
         channel.closeFuture.whenComplete { [self] _ in
-            _ = channels.withLock { $0.removeValue(forKey: id) }
+            table.withLock {
+                $0.channels.removeValue(forKey: id)
+                if let peer, let current = $0.byPeer[peer], current === channel { $0.byPeer.removeValue(forKey: peer) }
+            }
         }
     }
 
-    var count: Int { channels.withLock { $0.count } }
+    /// The open connection a client made from `address` over `transport`, if any.
+    func connection(from address: SocketAddress, transport: SIPTransportProtocol) -> (any Channel)? {
+        table.withLock { $0.byPeer[Peer(transport: transport, address: address)] }.flatMap { $0.isActive ? $0 : nil }
+    }
+
+    var count: Int { table.withLock { $0.channels.count } }
 
     func closeAll() async {
-        let open = channels.withLock { Array($0.values) }
+        let open = table.withLock { Array($0.channels.values) }
         for channel in open {
             try? await channel.close()
         }
         // The closeFuture callbacks remove them too, but on the channels' event loops, possibly
         // after `close()` has returned to us: forget them here so the count is right at once.
-        channels.withLock { table in
-            for channel in open { table.removeValue(forKey: ObjectIdentifier(channel)) }
+        table.withLock { table in
+            for channel in open { table.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+            table.byPeer = table.byPeer.filter { entry in !open.contains { $0 === entry.value } }
         }
     }
 }

@@ -14,7 +14,8 @@ import Synchronization
 ///   the same ``SIPMessageHandler`` as the listeners' traffic. Via and Contact name the edge's
 ///   TCP/TLS listener of that address family, where the far end can open a connection of its own.
 ///   TLS verifies the far end's certificate against `tlsClient`'s trust roots and the host name
-///   of the URI (or, for an IP literal, its IP address).
+///   of the URI (or, for an IP literal, its IP address). A far end that has a connection open to
+///   one of our listeners (a registered client) is reached over that connection instead.
 ///
 /// Filled in when the listeners bind.
 public final class SIPOutboundSockets: Sendable {
@@ -28,6 +29,8 @@ public final class SIPOutboundSockets: Sendable {
         var maxMessageSize = SIPStreamFrameDecoder.defaultMaxMessageSize
         var idleTimeout: TimeAmount = .minutes(10)
         var group: (any EventLoopGroup)?
+        /// Connections clients opened to our listeners: reused for requests to them.
+        var accepted: SIPConnectionRegistry?
     }
 
     struct ConnectionKey: Hashable {
@@ -64,8 +67,10 @@ public final class SIPOutboundSockets: Sendable {
     }
 
     /// Where messages arriving on outbound connections go, and how they are framed.
-    func configure(handler: any SIPMessageHandler, logger: Logger, group: any EventLoopGroup, maxMessageSize: Int, idleTimeout: TimeAmount) {
+    func configure(handler: any SIPMessageHandler, logger: Logger, group: any EventLoopGroup, maxMessageSize: Int, idleTimeout: TimeAmount,
+                   accepted: SIPConnectionRegistry? = nil) {
         listeners.withLock {
+            $0.accepted = accepted
             $0.handler = handler
             $0.logger = logger
             $0.group = group
@@ -144,6 +149,10 @@ public final class SIPOutboundSockets: Sendable {
     private func connection(to destination: SocketAddress, transport: SIPTransportProtocol, serverName: String?) -> EventLoopFuture<any Channel>? {
         let key = ConnectionKey(transport: transport, address: destination, serverName: transport == .tls ? serverName : nil)
         let settings = listeners.withLock { $0 }
+        // A client that connected to us (e.g. a registered contact): its own connection.
+        if let open = settings.accepted?.connection(from: destination, transport: transport) {
+            return open.eventLoop.makeSucceededFuture(open)
+        }
         guard let handler = settings.handler, let group = settings.group, let logger = settings.logger else { return nil }
         if transport == .tls, tlsClient == nil { return nil }
         let tls = tlsClient

@@ -145,6 +145,11 @@ public final class CallManager: Sendable {
         var bRemoteTag: String?
         var bRemoteTarget: String?
         var bRouteSet: [String] = []
+        /// Where requests inside the B dialog go (RFC 3261 §12.2.1.1): the first route, else the
+        /// remote target; nil until the far end has answered (then the initial hop).
+        var bDialogHop: Hop?
+        /// The B dialog's next hop, or the INVITE's when there is no dialog yet.
+        var bInDialog: Hop { bDialogHop ?? bAddress }
         var bNextCSeq: UInt32 = 2
         var bACK: [UInt8]?
         var cancelled = false
@@ -313,9 +318,13 @@ public final class CallManager: Sendable {
         Task.detached { [self] in
             var targets = destinations.flatMap { InboundTarget.resolve($0, calledNumber: number, locator: self.configuration.locator) }
             if destinations.isEmpty {
-                for b in bindings(trunkValue.sid) where b.transport.lowercased() == "udp" {
-                    guard let uri = try? SIPURI(parsing: b.contact), let address = try? SocketAddress(ipAddress: b.sourceIP, port: b.sourcePort) else { continue }
-                    targets.append(InboundTarget(uri: uri, user: uri.user.map(String.init), hop: Hop(address: address), label: b.contact))
+                for b in bindings(trunkValue.sid) {
+                    // At the address it registered from, over the same transport: a TCP/TLS client
+                    // is reached over its own connection (the transport reuses it).
+                    guard let uri = try? SIPURI(parsing: b.contact), let address = try? SocketAddress(ipAddress: b.sourceIP, port: b.sourcePort),
+                          let transport = SIPTransportProtocol(rawValue: b.transport.lowercased()) else { continue }
+                    targets.append(InboundTarget(uri: uri, user: uri.user.map(String.init), hop: Hop(address: address, transport: transport),
+                                                 label: b.contact))
                 }
             }
             self.beginInbound(invite, key: key, context: context, trunk: trunkValue, caller: caller, targets: targets, time: time)
@@ -446,7 +455,7 @@ public final class CallManager: Sendable {
             } else if actions.passToUser, pending.purpose == .invite {
                 effects += self.inviteResponse(response, status: status, call: pending.call, state: &state)
             } else if pending.purpose == .invite, (200..<300).contains(status), let call = state.calls[pending.call], let bACK = call.bACK {
-                effects.append(.toB(call.bAddress, bACK))  // a retransmitted 2xx after our ACK: ACK again
+                effects.append(.toB(call.bInDialog, bACK))  // a retransmitted 2xx after our ACK: ACK again
             }
             return effects
         }
@@ -472,19 +481,21 @@ public final class CallManager: Sendable {
                 call.bRemoteTag = String(tag)
                 if let target = response.contacts.first?.address { call.bRemoteTarget = String(target.uri.raw) }
                 call.bRouteSet = response.recordRoutes.reversed().map { String($0.raw) }
+                call.bDialogHop = Self.dialogHop(routeSet: call.bRouteSet, remoteTarget: call.bRemoteTarget, initial: call.bAddress)
             }
             state.calls[id] = call
             return [.respond(call.aKey, call.aContext, status: status, relay(response, call))]
         case ..<300:
             if call.phase >= .answered {
                 // A 2xx retransmission: once A has ACKed, B gets the same ACK again.
-                return call.bACK.map { [.toB(call.bAddress, $0)] } ?? []
+                return call.bACK.map { [.toB(call.bInDialog, $0)] } ?? []
             }
             call.phase = .answered
             call.answeredAt = now()
             call.bRemoteTag = response.to?.tag.map(String.init)
             call.bRemoteTarget = response.contacts.first?.address.map { String($0.uri.raw) }
             call.bRouteSet = response.recordRoutes.reversed().map { String($0.raw) }
+            call.bDialogHop = Self.dialogHop(routeSet: call.bRouteSet, remoteTarget: call.bRemoteTarget, initial: call.bAddress)
             let relayed = relay(response, call)
             let reliable = call.aContext.transport.isStream
             call.a2xx = reliable ? nil : relayed.serialized()
@@ -535,7 +546,7 @@ public final class CallManager: Sendable {
                 call.reinviteACK = nil
                 state.calls[id] = call
                 guard let forwarded = midCallACK(ack, call: call, toward: pending.toward, cseq: pending.cseq) else { return [] }
-                return [pending.toward == .b ? .toB(call.bAddress, forwarded) : .toCustomer(call.aContext, forwarded)]
+                return [pending.toward == .b ? .toB(call.bInDialog, forwarded) : .toCustomer(call.aContext, forwarded)]
             }
             guard !fromB, call.phase == .answered else { return [] }  // a retransmitted ACK: absorbed
             call.phase = .confirmed
@@ -543,7 +554,7 @@ public final class CallManager: Sendable {
             guard let bACK = midCallACK(ack, call: call, toward: .b, cseq: call.bInvite.cseq?.number ?? 1) else { return [] }
             call.bACK = bACK
             state.calls[id] = call
-            return [.toB(call.bAddress, bACK)]
+            return [.toB(call.bInDialog, bACK)]
         }
         guard let effects else { return false }
         perform(effects)
@@ -561,7 +572,7 @@ public final class CallManager: Sendable {
             // The B leg's Call-ID is ours and random; its requests must also come from the address
             // the leg was set up with.
             if let id = state.byBCallID[callID], let call = state.calls[id], method != "CANCEL",
-               context.source.ipAddress == call.bAddress.address.ipAddress {
+               context.source.ipAddress == call.bAddress.address.ipAddress || context.source.ipAddress == call.bDialogHop?.address.ipAddress {
                 return carrierRequest(request, method: method, key: key, context: context, call: call, state: &state)
             }
             return nil
@@ -638,7 +649,7 @@ public final class CallManager: Sendable {
             headers = bDialogHeaders(call, method: String(method), cseq: cseq, branch: branch)
             headers.append(("Contact", bContact(call)))
             target = call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")
-            route = .b(call.bAddress)
+            route = .b(call.bInDialog)
         case .b:
             cseq = call.aNextCSeq
             call.aNextCSeq += 1
@@ -830,7 +841,7 @@ public final class CallManager: Sendable {
         call.bNextCSeq += 1
         state.calls[call.id] = call
         guard let bye = try? SIPMessage.build(startLine: "BYE \(call.bRemoteTarget ?? String(call.bInvite.requestURI?.raw ?? "")) SIP/2.0", headers: headers) else { return [] }
-        return startTransaction(.bye, request: bye, branch: branch, call: call.id, route: .b(call.bAddress), state: &state)
+        return startTransaction(.bye, request: bye, branch: branch, call: call.id, route: .b(call.bInDialog), state: &state)
     }
 
     /// From, To, Call-ID, CSeq, Via, Route and Max-Forwards of a request the edge sends in the A
@@ -940,6 +951,26 @@ public final class CallManager: Sendable {
         call.cancelled = true
         state.calls[call.id] = call
         return startTransaction(.cancel, request: cancel, branch: call.bLeg.branch, call: call.id, route: .b(call.bAddress), state: &state)
+    }
+
+    /// The next hop of requests inside a dialog: the first entry of the route set when there is
+    /// one (a loose router, normally the proxy that forwarded the INVITE), else the remote
+    /// target (the far end's Contact). Only IP addresses are used as they stand: a host name, or
+    /// the address the INVITE already went to, keeps the initial hop (its transport and, for
+    /// TCP/TLS, its connection).
+    static func dialogHop(routeSet: [String], remoteTarget: String?, initial: Hop) -> Hop {
+        let next: SIPURI?
+        if let first = routeSet.first {
+            next = (try? SIPNameAddr(parsing: Substring(first)))?.uri
+        } else {
+            next = remoteTarget.flatMap { try? SIPURI(parsing: Substring($0)) }
+        }
+        guard let uri = next else { return initial }
+        let host = uri.host.hasPrefix("[") ? String(uri.host.dropFirst().dropLast()) : String(uri.host)
+        let transport = InboundTarget.transport(of: uri) ?? .udp
+        guard let address = try? SocketAddress(ipAddress: host, port: uri.port ?? (transport == .tls ? 5061 : 5060)) else { return initial }
+        if address == initial.address { return initial }
+        return Hop(address: address, transport: transport)
     }
 
     /// `host:port` of an address as Via and Contact write it (IPv6 in brackets).
