@@ -106,7 +106,7 @@ final class SIPTestClient: Sendable {
     /// Challenge → answer: sends `method`, expects 401/407, answers it with `password`, and returns
     /// (challenge, final response).
     func authenticate(_ method: String, uri: String? = nil, user: String = "pbx01", password: String, to: String? = nil,
-                      expires: Int? = nil) async throws -> (SIPMessage?, SIPMessage?) {
+                      expires: Int? = nil, finalTimeout: Duration = .seconds(2)) async throws -> (SIPMessage?, SIPMessage?) {
         let callID = UUID().uuidString
         let first = request(method, uri: uri, user: user, to: to, callID: callID, cseq: 1, expires: expires)
         guard let challenge = try await exchange(first), let code = challenge.statusCode, code == 401 || code == 407 else {
@@ -124,7 +124,7 @@ final class SIPTestClient: Sendable {
         let answer = try DigestClient().authorization(answering: offers, username: user, password: password, method: method, uri: target)
         let second = request(method, uri: uri, user: user, to: to, callID: callID, cseq: 2,
                              extra: [(code == 401 ? "Authorization" : "Proxy-Authorization", answer.serialized)], expires: expires)
-        return (challenge, try await exchange(second))
+        return (challenge, try await exchange(second, timeout: finalTimeout))
     }
 }
 
