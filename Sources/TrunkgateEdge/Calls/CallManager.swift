@@ -3,6 +3,7 @@ public import Logging
 public import NIOCore
 public import SIPMessage
 import SIPDigest
+import NIOPosix
 public import SIPTransaction
 public import SIPTransport
 public import TrunkgateModel
@@ -314,8 +315,9 @@ public final class CallManager: Sendable {
         let destinations = InboundTarget.order(trunk.destinations)
         let caller = CallerAuthentication(authType: "ip_acl", user: nil, sourceIP: context.source.ipAddress ?? "")
         let trunkValue = trunk.trunk
-        // Name resolution blocks: off the event loop.
-        Task.detached { [self] in
+        // Name resolution (RFC 3263) blocks, for seconds when a DNS server is slow: on NIO's
+        // thread pool, off the event loops and off the Swift concurrency pool.
+        NIOThreadPool.singleton.submit { [self] _ in
             var targets = destinations.flatMap { InboundTarget.resolve($0, calledNumber: number, locator: self.configuration.locator) }
             if destinations.isEmpty {
                 for b in bindings(trunkValue.sid) {
