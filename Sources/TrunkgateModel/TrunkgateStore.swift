@@ -29,6 +29,9 @@ public protocol TrunkgateStore: Sendable {
 
     // Credentials
     func createCredential(_ credential: Credential, limits: AccountLimits) async throws(StoreError) -> Credential
+    /// Bulk import into one trunk: one transaction (all or nothing), one limit check, one config
+    /// change. Every credential must name the same account and trunk.
+    func createCredentials(_ credentials: [Credential], limits: AccountLimits) async throws(StoreError)
     func credential(account: String, trunk: String, sid: String) async throws(StoreError) -> Credential?
     func credentials(account: String, trunk: String, page: PageRequest) async throws(StoreError) -> Page<Credential>
     func deleteCredential(account: String, trunk: String, sid: String) async throws(StoreError)

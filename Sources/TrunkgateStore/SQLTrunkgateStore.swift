@@ -394,6 +394,37 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
         }
     }
 
+    public func createCredentials(_ credentials: [Credential], limits: AccountLimits) async throws(StoreError) {
+        guard let first = credentials.first else { return }
+        guard credentials.allSatisfy({ $0.accountSid == first.accountSid && $0.trunkSid == first.trunkSid }) else {
+            throw StoreError(.invalid, code: "mixed_trunks", "a bulk import goes into one trunk")
+        }
+        let rows = credentials.map { c -> Credential in
+            var c = c
+            c.createdAt = normalized(c.createdAt)
+            c.lastUsedAt = normalized(c.lastUsedAt)
+            return c
+        }
+        try await write { tx in
+            try await tx.lockAccount(first.accountSid)
+            try await Self.requireTrunk(tx, account: first.accountSid, trunk: first.trunkSid)
+            let count = try await tx.scalarInt("SELECT COUNT(*) FROM credentials WHERE account_sid = ?", [.text(first.accountSid)])
+            try Self.limit(count + Int64(rows.count) - 1, limits.maxCredentials, "an account can have at most \(limits.maxCredentials) credentials")
+            for c in rows {
+                try await tx.execute(
+                    """
+                    INSERT INTO credentials (sid, account_sid, trunk_sid, user_name, friendly_name, ha1_md5, ha1_sha256, ha1_sha512_256, realm,
+                                             created_at, last_used_at, last_used_ip)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [.text(c.sid), .text(c.accountSid), .text(c.trunkSid), .text(c.userName), .opt(c.friendlyName),
+                     .text(c.ha1MD5), .text(c.ha1SHA256), .text(c.ha1SHA512_256), .text(c.realm), .date(c.createdAt),
+                     .opt(c.lastUsedAt), .opt(c.lastUsedIP)])
+            }
+            try await tx.appendChange(account: first.accountSid, trunk: first.trunkSid, kind: "credential")
+        }
+    }
+
     public func credential(account: String, trunk: String, sid: String) async throws(StoreError) -> Credential? {
         try await read { ex in
             try await ex.first("SELECT \(Self.credentialColumns) FROM credentials WHERE sid = ? AND trunk_sid = ? AND account_sid = ?",

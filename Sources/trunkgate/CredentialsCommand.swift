@@ -38,6 +38,8 @@ struct CredentialsCommand: AsyncParsableCommand {
         @Option(help: "Highest number of credentials the account may have after the import (default: the account limit, 200).")
         var maxCredentials: Int?
 
+        static let batchSize = 5_000
+
         func run() async throws {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw AdminFailure("cannot read \(file)")
@@ -67,19 +69,29 @@ struct CredentialsCommand: AsyncParsableCommand {
                 }
                 var limits = AccountLimits.default
                 if let maxCredentials { limits.maxCredentials = maxCredentials }
+                // In batches, each one transaction with one configuration change: the edge reloads
+                // the trunk once per batch, not once per credential.
                 var created = 0
+                var batch: [Credential] = []
+                batch.reserveCapacity(Self.batchSize)
+                func flush() async throws {
+                    guard !batch.isEmpty else { return }
+                    do {
+                        try await store.createCredentials(batch, limits: limits)
+                    } catch {
+                        throw AdminFailure("\(batch.first!.userName)…\(batch.last!.userName): \(error) (\(created) credentials were imported before this batch)")
+                    }
+                    created += batch.count
+                    batch.removeAll(keepingCapacity: true)
+                }
                 for (user, password) in entries {
                     let ha1 = DigestHA1Set.compute(username: user, realm: trunk.realm, password: password)
-                    let credential = Credential(
+                    batch.append(Credential(
                         accountSid: account, trunkSid: trunk.sid, userName: user, friendlyName: nil,
-                        ha1MD5: ha1.md5 ?? "", ha1SHA256: ha1.sha256 ?? "", ha1SHA512_256: ha1.sha512_256 ?? "", realm: trunk.realm)
-                    do {
-                        _ = try await store.createCredential(credential, limits: limits)
-                        created += 1
-                    } catch {
-                        throw AdminFailure("\(user): \(error) (\(created) credentials were imported before it)")
-                    }
+                        ha1MD5: ha1.md5 ?? "", ha1SHA256: ha1.sha256 ?? "", ha1SHA512_256: ha1.sha512_256 ?? "", realm: trunk.realm))
+                    if batch.count == Self.batchSize { try await flush() }
                 }
+                try await flush()
                 try await store.close()
                 print("{\"trunk_sid\":\"\(trunk.sid)\",\"imported\":\(created)}")
             } catch {
