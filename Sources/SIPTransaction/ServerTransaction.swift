@@ -12,6 +12,10 @@ public struct ServerTransaction: Sendable {
         case completed
         /// INVITE: the ACK for a non-2xx response arrived.
         case confirmed
+        /// INVITE: a 2xx was sent (RFC 6026 §7.1). Retransmissions of the INVITE are absorbed,
+        /// not seen as new requests (they would be authenticated again: a replayed nonce count);
+        /// the ACK for the 2xx goes to the transaction user (dialog layer) until Timer L.
+        case accepted
         case terminated
     }
 
@@ -72,7 +76,8 @@ public struct ServerTransaction: Sendable {
             return Actions(absorbed: true)
         case (.proceeding, .requestRetransmission), (.completed, .requestRetransmission):
             return Actions(send: lastResponse, absorbed: true)
-        case (.confirmed, .requestRetransmission):
+        case (.confirmed, .requestRetransmission), (.accepted, .requestRetransmission):
+            // In Accepted, the TU retransmits the 2xx itself until the ACK (RFC 6026 §8.5).
             return Actions(absorbed: true)
 
         case (.trying, .respond(let status, let bytes)), (.proceeding, .respond(let status, let bytes)):
@@ -83,9 +88,9 @@ public struct ServerTransaction: Sendable {
                 return Actions(send: bytes)
             }
             if kind == .invite, status < 300 {
-                // 2xx: the transaction ends; the TU (dialog layer) retransmits 2xx until ACK.
-                state = .terminated
-                return Actions(send: bytes, terminated: true)
+                // 2xx: Accepted (RFC 6026); the TU (dialog layer) retransmits the 2xx until ACK.
+                state = .accepted
+                return Actions(send: bytes, start: [.l: timers.timeout])
             }
             state = .completed
             var actions = Actions(send: bytes)
@@ -103,7 +108,9 @@ public struct ServerTransaction: Sendable {
             }
             return actions
 
-        case (.completed, .respond), (.confirmed, .respond):
+        case (.accepted, .respond(let status, let bytes)) where status >= 200 && status < 300:
+            return Actions(send: bytes)  // the TU's 2xx retransmission, through the transaction
+        case (.completed, .respond), (.confirmed, .respond), (.accepted, .respond):
             return .none  // a final response was already sent
 
         case (.completed, .ack) where kind == .invite:
@@ -122,7 +129,7 @@ public struct ServerTransaction: Sendable {
         case (.completed, .timerFired(.h)) where kind == .invite:
             state = .terminated
             return Actions(terminated: true)
-        case (.confirmed, .timerFired(.i)):
+        case (.confirmed, .timerFired(.i)), (.accepted, .timerFired(.l)):
             state = .terminated
             return Actions(terminated: true)
         case (.completed, .timerFired(.j)) where kind == .nonInvite:

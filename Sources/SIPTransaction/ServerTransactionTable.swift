@@ -65,6 +65,8 @@ public final class ServerTransactionTable: Sendable {
         let kind: ServerTransaction.Kind = request.method == "INVITE" ? .invite : .nonInvite
         let (disposition, actions) = shards[shard(key)].lock.withLock { shard -> (Disposition, ServerTransaction.Actions) in
             if var tx = shard.live[key] {
+                // The ACK for a 2xx belongs to the dialog (the TU), not the transaction.
+                if isACK, tx.state == .accepted { return (.strayACK, .none) }
                 let actions = tx.handle(isACK ? .ack : .requestRetransmission)
                 shard.live[key] = tx
                 return (isACK ? .ackAbsorbed : .retransmission(resend: actions.send), actions)

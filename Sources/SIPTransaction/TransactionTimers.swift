@@ -27,4 +27,6 @@ public enum ServerTransactionTimer: Sendable, Hashable {
     case i
     /// Absorb non-INVITE request retransmissions, then terminate.
     case j
+    /// INVITE answered 2xx (RFC 6026 "Accepted"): absorb INVITE retransmissions, then terminate.
+    case l
 }

@@ -54,10 +54,19 @@ import Testing
         #expect(tx.handle(.timerFired(.h)).terminated)
     }
 
-    @Test func invite2xxEndsTransaction() {
+    /// RFC 6026: after a 2xx the INVITE transaction absorbs retransmissions of the INVITE for
+    /// Timer L (a retransmitted INVITE must not be authenticated again as a new request).
+    @Test func invite2xxIsAcceptedAbsorbsRetransmissionsUntilTimerL() {
         var tx = ServerTransaction(kind: .invite, reliable: false)
         let a = tx.handle(.respond(status: 200, bytes: ok200))
-        #expect(a.terminated && a.send == ok200)
+        #expect(!a.terminated && a.send == ok200 && a.start[.l] == TransactionTimers.default.timeout)
+        #expect(tx.state == .accepted)
+        let retransmission = tx.handle(.requestRetransmission)
+        #expect(retransmission.absorbed && retransmission.send == nil, "the TU retransmits the 2xx, not the transaction")
+        #expect(tx.handle(.respond(status: 200, bytes: ok200)).send == ok200, "the TU's 2xx retransmission goes out")
+        #expect(tx.handle(.respond(status: 486, bytes: final486)).send == nil, "no other final response after a 2xx")
+        #expect(tx.handle(.timerFired(.l)).terminated)
+        #expect(tx.state == .terminated)
     }
 }
 
