@@ -203,7 +203,9 @@ public struct SIPMessage: Sendable {
             rest.append(element)
         }
         headers[idx].value = Substring(([text] + rest.map(String.init)).joined(separator: ", "))
-        try? reindex()
+        // Only the Via values changed: re-derive that view alone.
+        vias = []
+        for h in headers where h.name.known == .via { try? index(h) }
     }
 
     /// Re-derives the typed views from `headers` (after a mutation).

@@ -4,8 +4,15 @@ import SIPMessage
 
 /// Receives UDP datagrams: one datagram is one message (RFC 3261 §18.3); parses it and hands it
 /// to the ``SIPMessageHandler``.
-final class SIPDatagramHandler: ChannelInboundHandler {
+///
+/// Also on the outbound side: a flush asked for while a read burst is being handled (the answers
+/// the handler sends synchronously) is held until the burst ends (`channelReadComplete`), so the
+/// answers to every datagram of one read go out in one `sendmmsg` instead of one `sendmsg` each.
+/// Flushes at any other time (timers, other threads) pass straight through.
+final class SIPDatagramHandler: ChannelDuplexHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let handler: any SIPMessageHandler
     private let logger: Logger
@@ -16,6 +23,9 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     /// all cores while the socket's own loop only reads and writes.
     private let workers: [any EventLoop]
     private var nextWorker = 0
+    /// Between the first `channelRead` of a read burst and its `channelReadComplete`.
+    private var inReadBurst = false
+    private var flushHeld = false
 
     init(handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = []) {
         self.handler = handler
@@ -29,6 +39,7 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inReadBurst = true
         let envelope = Self.unwrapInboundIn(data)
         let bytes = Array(envelope.data.readableBytesView)
         // NAT keepalives (CRLF, CRLF CRLF, NUL bytes) carry no message and get no answer.
@@ -49,6 +60,23 @@ final class SIPDatagramHandler: ChannelInboundHandler {
             }
         }
         Self.process(bytes, source: source, local: local, channel: channel, handler: handler, logger: logger)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
+        if flushHeld {
+            flushHeld = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        if inReadBurst {
+            flushHeld = true
+        } else {
+            context.flush()
+        }
     }
 
     private static func process(
@@ -74,6 +102,10 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A UDP socket error (e.g. ICMP feedback) concerns one datagram, not the listener.
         logger.debug("UDP error", metadata: ["error": "\(error)"])
+        if flushHeld {
+            flushHeld = false
+            context.flush()
+        }
     }
 }
 

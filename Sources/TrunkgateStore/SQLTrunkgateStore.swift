@@ -457,10 +457,23 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
         guard !latest.isEmpty else { return }
         let batch = Array(latest.values)
         try await write { tx in
-            for u in batch {
+            // Many rows per statement: on SQLite every statement is prepared anew and hops to
+            // the NIO thread pool and back, which cost more than the updates themselves.
+            let chunk = 200
+            var start = 0
+            while start < batch.count {
+                let slice = batch[start..<min(start + chunk, batch.count)]
+                var binds: [SQLValue] = []
+                binds.reserveCapacity(slice.count * 3)
+                for u in slice { binds += [.text(u.credentialSid), .date(u.at), .text(u.ip)] }
+                // VALUES columns are column1… in both SQLite and PostgreSQL.
                 try await tx.execute(
-                    "UPDATE credentials SET last_used_at = ?, last_used_ip = ? WHERE sid = ? AND (last_used_at IS NULL OR last_used_at < ?)",
-                    [.date(u.at), .text(u.ip), .text(u.credentialSid), .date(u.at)])
+                    """
+                    UPDATE credentials SET last_used_at = v.column2, last_used_ip = v.column3
+                    FROM (VALUES \(placeholderRows(columns: 3, rows: slice.count))) AS v
+                    WHERE credentials.sid = v.column1 AND (credentials.last_used_at IS NULL OR credentials.last_used_at < v.column2)
+                    """, binds)
+                start += chunk
             }
         }
     }
@@ -697,7 +710,7 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
     public func appendAuthEvents(_ events: [AuthEvent]) async throws(StoreError) {
         guard !events.isEmpty else { return }
         try await write { tx in
-            let chunk = 100
+            let chunk = 250  // 3,500 binds: within SQLite's and PostgreSQL's limits
             var start = 0
             while start < events.count {
                 let slice = events[start..<min(start + chunk, events.count)]
@@ -850,30 +863,71 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
     public func applyRegistrationWrites(_ writes: [RegistrationWrite]) async throws(StoreError) {
         guard !writes.isEmpty else { return }
         try await write { tx in
-            for w in writes {
-                switch w {
-                case .upsert(let b):
+            // Runs of upserts go out as multi-row statements (one prepare and one thread-pool hop
+            // per chunk, not per binding). Within a run only the last upsert of a binding counts
+            // (PostgreSQL refuses to update one row twice in a statement), under the sid of the
+            // first (the row it would have inserted); deletes end a run, so
+            // the order of upserts and deletes is kept.
+            var run: [RegistrationBinding] = []
+            var positions: [RegistrationKey: Int] = [:]
+            func flushRun() async throws {
+                let chunk = 100
+                var start = 0
+                while start < run.count {
+                    let slice = run[start..<min(start + chunk, run.count)]
+                    var binds: [SQLValue] = []
+                    binds.reserveCapacity(slice.count * 15)
+                    for b in slice {
+                        binds += [.text(b.sid), .text(b.accountSid), .text(b.trunkSid), .text(b.aor), .text(b.contact), .date(b.expiresAt), .int(b.q),
+                                  .text(b.callID), .int(b.cseq), .opt(b.credentialSid), .text(b.sourceIP), .int(b.sourcePort), .text(b.transport),
+                                  .opt(b.userAgent), .date(b.updatedAt)]
+                    }
                     try await tx.execute(
                         """
                         INSERT INTO registrations (sid, account_sid, trunk_sid, aor, contact, expires_at, q, call_id, cseq, credential_sid, source_ip,
                                                    source_port, transport, user_agent, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        VALUES \(placeholderRows(columns: 15, rows: slice.count))
                         ON CONFLICT (trunk_sid, aor, contact) DO UPDATE SET
                             expires_at = excluded.expires_at, q = excluded.q, call_id = excluded.call_id, cseq = excluded.cseq,
                             credential_sid = excluded.credential_sid, source_ip = excluded.source_ip, source_port = excluded.source_port,
                             transport = excluded.transport, user_agent = excluded.user_agent, updated_at = excluded.updated_at
-                        """,
-                        [.text(b.sid), .text(b.accountSid), .text(b.trunkSid), .text(b.aor), .text(b.contact), .date(b.expiresAt), .int(b.q),
-                         .text(b.callID), .int(b.cseq), .opt(b.credentialSid), .text(b.sourceIP), .int(b.sourcePort), .text(b.transport),
-                         .opt(b.userAgent), .date(b.updatedAt)])
-                case .delete(let trunk, let aor, let contact?):
+                        """, binds)
+                    start += chunk
+                }
+                run.removeAll(keepingCapacity: true)
+                positions.removeAll(keepingCapacity: true)
+            }
+            for w in writes {
+                guard case .delete(let trunk, let aor, let contact) = w else {
+                    guard case .upsert(let b) = w else { continue }
+                    let key = RegistrationKey(trunk: b.trunkSid, aor: b.aor, contact: b.contact)
+                    if let i = positions[key] {
+                        // As if applied one by one: a row inserted by the earlier upsert keeps its sid.
+                        var merged = b
+                        merged.sid = run[i].sid
+                        run[i] = merged
+                    } else {
+                        positions[key] = run.count
+                        run.append(b)
+                    }
+                    continue
+                }
+                try await flushRun()
+                if let contact {
                     try await tx.execute("DELETE FROM registrations WHERE trunk_sid = ? AND aor = ? AND contact = ?",
                                          [.text(trunk), .text(aor), .text(contact)])
-                case .delete(let trunk, let aor, nil):
+                } else {
                     try await tx.execute("DELETE FROM registrations WHERE trunk_sid = ? AND aor = ?", [.text(trunk), .text(aor)])
                 }
             }
+            try await flushRun()
         }
+    }
+
+    private struct RegistrationKey: Hashable {
+        var trunk: String
+        var aor: String
+        var contact: String
     }
 
     public func registrations(account: String, trunk: String?, page: PageRequest) async throws(StoreError) -> Page<RegistrationBinding> {

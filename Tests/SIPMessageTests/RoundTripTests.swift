@@ -20,6 +20,29 @@ import Testing
                 && a.contacts == b.contacts && a.maxForwards == b.maxForwards, "\(context): typed views")
     }
 
+    /// A response copies the request's typed views instead of re-deriving them: they must be
+    /// what parsing the response gives (with and without a To tag added, and after setReceived).
+    @Test func responseTypedViewsMatchAReparse() throws {
+        var checked = 0
+        for (path, bytes) in try ConformanceCorpus.allMessages() {
+            guard var request = try? SIPMessage.parse(bytes, framing: .datagram), request.isRequest, request.topVia != nil else { continue }
+            for status in [100, 200, 401] {
+                let response = request.makeResponse(status: status, toTag: "t1")
+                guard let reparsed = try? SIPMessage.parse(response.serialized(), framing: .stream) else { continue }
+                #expect(response.vias == reparsed.vias && response.from == reparsed.from && response.to == reparsed.to
+                        && response.callID == reparsed.callID && response.cseq == reparsed.cseq
+                        && response.repeatedSingletons == reparsed.repeatedSingletons, "\(path) \(status): typed views")
+                checked += 1
+            }
+            request.setReceived("192.0.2.77", rport: 5099)
+            let viaHeaders = request.headers.filter { $0.name.known == .via }
+            var reindexed = request
+            try? reindexed.reindex()
+            #expect(request.vias == reindexed.vias && !viaHeaders.isEmpty, "\(path): Via view after setReceived")
+        }
+        #expect(checked > 20)
+    }
+
     @Test func corpusRoundTrips() throws {
         var checked = 0
         for (path, bytes) in try ConformanceCorpus.allMessages() {

@@ -607,6 +607,52 @@ struct StoreBehaviourTests {
         }
     }
 
+    /// The registrar's write-behind batch goes out as multi-row statements: repeated upserts of
+    /// one binding, deletes between them and batches larger than one statement keep their order.
+    @Test(arguments: StoreBackend.all)
+    func registrationWriteBatches(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let account = try await makeAccount(store)
+            let trunk = try await makeTrunk(store, account)
+            let now = Date()
+            func binding(_ contact: String, cseq: Int) -> RegistrationBinding {
+                RegistrationBinding(accountSid: account.sid, trunkSid: trunk.sid, aor: "sip:alice@\(trunk.domainName)", contact: contact,
+                                    expiresAt: now.addingTimeInterval(3600), q: 1000, callID: "call-1", cseq: cseq, credentialSid: nil,
+                                    sourceIP: "203.0.113.9", sourcePort: 5060, transport: "udp", userAgent: "test", updatedAt: now)
+            }
+            let a = binding("sip:a@203.0.113.9", cseq: 1), b = binding("sip:b@203.0.113.9", cseq: 1)
+            var writes: [RegistrationWrite] = [.upsert(a), .upsert(b), .upsert(binding(a.contact, cseq: 3)), .upsert(binding(a.contact, cseq: 4))]
+            writes.append(.delete(trunk: trunk.sid, aor: b.aor, contact: b.contact))
+            writes.append(.upsert(binding(b.contact, cseq: 5)))
+            writes += (0..<230).map { .upsert(binding("sip:u\($0)@203.0.113.9", cseq: 1)) }
+            writes.append(.upsert(binding("sip:u7@203.0.113.9", cseq: 9)))
+            try await store.applyRegistrationWrites(writes)
+            var all: [RegistrationBinding] = []
+            var page = PageRequest(limit: 1000)
+            while true {
+                let p = try await store.registrations(account: account.sid, trunk: trunk.sid, page: page)
+                all += p.items
+                guard let next = p.nextCursor else { break }
+                page = PageRequest(limit: 1000, after: next)
+            }
+            #expect(all.count == 232)
+            let byContact = Dictionary(uniqueKeysWithValues: all.map { ($0.contact, $0) })
+            #expect(byContact[a.contact]?.cseq == 4 && byContact[a.contact]?.sid == a.sid, "the last upsert wins, in place")
+            #expect(byContact[b.contact]?.cseq == 5, "an upsert after a delete inserts again")
+            #expect(byContact["sip:u7@203.0.113.9"]?.cseq == 9 && byContact["sip:u229@203.0.113.9"] != nil)
+
+            // Credential use of many credentials in one batch.
+            let c1 = try await makeCredential(store, trunk, user: "c1"), c2 = try await makeCredential(store, trunk, user: "c2")
+            let t = Date(timeIntervalSince1970: 1_700_000_000.5)
+            try await store.recordCredentialUse([CredentialUse(credentialSid: c1.sid, at: t, ip: "192.0.2.1"),
+                                                 CredentialUse(credentialSid: c2.sid, at: t.addingTimeInterval(1), ip: "192.0.2.2")])
+            let u1 = try await store.credential(account: account.sid, trunk: trunk.sid, sid: c1.sid)
+            let u2 = try await store.credential(account: account.sid, trunk: trunk.sid, sid: c2.sid)
+            #expect(u1?.lastUsedAt == t && u1?.lastUsedIP == "192.0.2.1")
+            #expect(u2?.lastUsedAt == t.addingTimeInterval(1) && u2?.lastUsedIP == "192.0.2.2")
+        }
+    }
+
     // MARK: Change feed and edge configuration
 
     @Test(arguments: StoreBackend.all)
