@@ -86,11 +86,18 @@ public struct EdgeBackgroundService: Service {
             var trunks = Set<String>()
             var accounts = Set<String>()
             var lockoutsChanged = false
+            // One credential created or deleted through the API: applied alone, without reloading
+            // its trunk (a trunk may hold 100,000 credentials).
+            var single: [(trunk: String, account: String, credential: String)] = []
             for c in changes {
                 if c.kind == "lockout" { lockoutsChanged = true; continue }
                 if c.kind == "account" {
                     // Account settings (the webhook) are not part of the trunk snapshot.
                     if let account = c.accountSid { events?.accountChanged(account) }
+                    continue
+                }
+                if c.kind == "credential", let credential = c.objectSid, let t = c.trunkSid, let a = c.accountSid {
+                    single.append((t, a, credential))
                     continue
                 }
                 if let t = c.trunkSid { trunks.insert(t) } else if let a = c.accountSid { accounts.insert(a) }
@@ -99,14 +106,32 @@ public struct EdgeBackgroundService: Service {
                 for (sid, t) in handler.configuration.current.trunksBySid where accounts.contains(t.trunk.accountSid) { trunks.insert(sid) }
                 // New trunks of those accounts appear through their own `trunk` change.
             }
+            // The credentials' current state (nil: deleted); their trunks reloaded whole anyway are skipped.
+            var credentials: [(trunk: String, sid: String, Credential?)] = []
+            for s in single where !trunks.contains(s.trunk) {
+                credentials.append((s.trunk, s.credential, try await store.credential(account: s.account, trunk: s.trunk, sid: s.credential)))
+            }
             var loaded: [(String, TrunkConfiguration?)] = []
             for sid in trunks { loaded.append((sid, try await store.loadTrunkConfiguration(sid: sid))) }
+            var fallback = Set<String>()
             handler.configuration.update { config in
                 for (sid, t) in loaded { config.apply(trunkSid: sid, t, version: last.version) }
-                config.setVersion(last.version)
+                for c in credentials where !fallback.contains(c.trunk) {
+                    if !config.applyCredential(trunkSid: c.trunk, credentialSid: c.sid, c.2) { fallback.insert(c.trunk) }
+                }
+                if fallback.isEmpty { config.setVersion(last.version) }
+            }
+            if !fallback.isEmpty {
+                // A trunk the snapshot does not have yet, or a user name moving between credentials.
+                var reloaded: [(String, TrunkConfiguration?)] = []
+                for sid in fallback { reloaded.append((sid, try await store.loadTrunkConfiguration(sid: sid))) }
+                handler.configuration.update { config in
+                    for (sid, t) in reloaded { config.apply(trunkSid: sid, t, version: last.version) }
+                    config.setVersion(last.version)
+                }
             }
             // Calls authenticated with a credential deleted just now end at once (BYE both legs).
-            if !trunks.isEmpty { handler.calls?.endRevokedCalls(in: handler.configuration.current) }
+            if !trunks.isEmpty || !credentials.isEmpty { handler.calls?.endRevokedCalls(in: handler.configuration.current) }
             if lockoutsChanged { await syncLockouts() }
         } catch {
             if Task.isCancelled { return }  // shutting down

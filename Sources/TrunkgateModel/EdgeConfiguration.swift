@@ -59,6 +59,24 @@ public struct EdgeConfiguration: Sendable {
 
     public mutating func setVersion(_ version: Int64) { self.version = max(self.version, version) }
 
+    /// Applies one credential change to a trunk already in the snapshot: `credential` is its
+    /// current state in the store (nil: deleted). Only that trunk's credential table is copied
+    /// (copy-on-write), not reloaded. False when the trunk is not in the snapshot.
+    @discardableResult
+    public mutating func applyCredential(trunkSid: String, credentialSid: String, _ credential: Credential?) -> Bool {
+        guard trunksBySid[trunkSid] != nil else { return false }
+        if let credential {
+            if let existing = trunksBySid[trunkSid]?.credentials[credential.userName], existing.sid != credential.sid {
+                // Another credential holds the user name in the snapshot: reload to be safe.
+                return false
+            }
+            trunksBySid[trunkSid]?.credentials[credential.userName] = credential
+        } else if let name = trunksBySid[trunkSid]?.credentials.first(where: { $0.value.sid == credentialSid })?.key {
+            trunksBySid[trunkSid]?.credentials.removeValue(forKey: name)
+        }
+        return true
+    }
+
     private mutating func insert(_ t: TrunkConfiguration) {
         trunksBySid[t.trunk.sid] = t
         trunkByDomain[t.trunk.domainName.lowercased()] = t.trunk.sid

@@ -114,12 +114,16 @@ public struct ConfigChange: Sendable, Hashable {
     public var trunkSid: String?
     /// What changed, e.g. `trunk`, `credential`, `ip_acl`, `phone_number`, `destination`, `lockout`.
     public var kind: String
+    /// The one object changed, when the change is about one (a `credential` created or deleted
+    /// through the API): the edge applies it alone instead of reloading the trunk.
+    public var objectSid: String?
 
-    public init(version: Int64, accountSid: String?, trunkSid: String?, kind: String) {
+    public init(version: Int64, accountSid: String?, trunkSid: String?, kind: String, objectSid: String? = nil) {
         self.version = version
         self.accountSid = accountSid
         self.trunkSid = trunkSid
         self.kind = kind
+        self.objectSid = objectSid
     }
 }
 

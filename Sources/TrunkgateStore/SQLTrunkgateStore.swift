@@ -39,10 +39,10 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
         func lockAccount(_ sid: String) async throws { try await backend.lockAccount(ex, sid) }
 
         /// Appends one change row.
-        func appendChange(account: String?, trunk: String?, kind: String) async throws {
+        func appendChange(account: String?, trunk: String?, kind: String, object: String? = nil) async throws {
             try await appendChanges(
-                "INSERT INTO config_changes (account_sid, trunk_sid, kind, at) VALUES (?, ?, ?, ?) RETURNING version",
-                [.opt(account), .opt(trunk), .text(kind), .date(Date())])
+                "INSERT INTO config_changes (account_sid, trunk_sid, kind, at, object_sid) VALUES (?, ?, ?, ?, ?) RETURNING version",
+                [.opt(account), .opt(trunk), .text(kind), .date(Date()), .opt(object)])
         }
 
         /// Runs an `INSERT INTO config_changes … RETURNING version` (possibly many rows).
@@ -389,7 +389,7 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
                 [.text(stored.sid), .text(stored.accountSid), .text(stored.trunkSid), .text(stored.userName), .opt(stored.friendlyName),
                  .text(stored.ha1MD5), .text(stored.ha1SHA256), .text(stored.ha1SHA512_256), .text(stored.realm), .date(stored.createdAt),
                  .opt(stored.lastUsedAt), .opt(stored.lastUsedIP)])
-            try await tx.appendChange(account: stored.accountSid, trunk: stored.trunkSid, kind: "credential")
+            try await tx.appendChange(account: stored.accountSid, trunk: stored.trunkSid, kind: "credential", object: stored.sid)
             return stored
         }
     }
@@ -446,7 +446,7 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             let gone = try await tx.query("DELETE FROM credentials WHERE sid = ? AND trunk_sid = ? AND account_sid = ? RETURNING sid",
                                           [.text(sid), .text(trunk), .text(account)])
             guard !gone.isEmpty else { throw StoreError.notFound("credential") }
-            try await tx.appendChange(account: account, trunk: trunk, kind: "credential")
+            try await tx.appendChange(account: account, trunk: trunk, kind: "credential", object: sid)
         }
     }
 
@@ -1017,9 +1017,11 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
 
     public func configChanges(after version: Int64, limit: Int) async throws(StoreError) -> [ConfigChange] {
         try await read { ex in
-            try await ex.query("SELECT version, account_sid, trunk_sid, kind FROM config_changes WHERE version > ? ORDER BY version LIMIT ?",
-                               [.int(version), .int(max(1, limit))])
-                .map { ConfigChange(version: $0.int64(0), accountSid: $0.optString(1), trunkSid: $0.optString(2), kind: $0.string(3)) }
+            try await ex.query(
+                "SELECT version, account_sid, trunk_sid, kind, object_sid FROM config_changes WHERE version > ? ORDER BY version LIMIT ?",
+                [.int(version), .int(max(1, limit))])
+                .map { ConfigChange(version: $0.int64(0), accountSid: $0.optString(1), trunkSid: $0.optString(2), kind: $0.string(3),
+                                    objectSid: $0.optString(4)) }
         }
     }
 

@@ -21,13 +21,15 @@ enum Schema {
                     Migration(version: 2, name: "call_records", statements: callRecords(.sqlite)),
                     Migration(version: 3, name: "restrict_caller_id",
                               statements: ["ALTER TABLE trunks ADD COLUMN restrict_caller_id INTEGER NOT NULL DEFAULT 0"]),
-                    Migration(version: 4, name: "account_webhooks", statements: accountWebhooks)]
+                    Migration(version: 4, name: "account_webhooks", statements: accountWebhooks),
+                    Migration(version: 5, name: "config_change_object", statements: configChangeObject)]
         case .postgres:
             return [Migration(version: 1, name: "initial", statements: initial(.postgres)),
                     Migration(version: 2, name: "call_records", statements: callRecords(.postgres)),
                     Migration(version: 3, name: "restrict_caller_id",
                               statements: ["ALTER TABLE trunks ADD COLUMN restrict_caller_id BIGINT NOT NULL DEFAULT 0"]),
-                    Migration(version: 4, name: "account_webhooks", statements: accountWebhooks)]
+                    Migration(version: 4, name: "account_webhooks", statements: accountWebhooks),
+                    Migration(version: 5, name: "config_change_object", statements: configChangeObject)]
         }
     }
 
@@ -37,6 +39,10 @@ enum Schema {
         "ALTER TABLE accounts ADD COLUMN webhook_events TEXT",
         "ALTER TABLE accounts ADD COLUMN webhook_secret_sealed TEXT",
     ]
+
+    /// The one object a change is about (a credential's sid), so the edge can apply it alone
+    /// instead of reloading the trunk.
+    private static let configChangeObject = ["ALTER TABLE config_changes ADD COLUMN object_sid TEXT"]
 
     /// CDRs: append-only like auth events, paged newest first by `seq`. No foreign key to the
     /// trunk: a record outlives the trunk it was made on.

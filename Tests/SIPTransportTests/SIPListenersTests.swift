@@ -96,7 +96,15 @@ enum TestClient {
             channel.close(promise: nil)
         }
         let received = try await client.executeThenClose { inbound, outbound in
-            for chunk in chunks { try await outbound.write(ByteBuffer(string: chunk)) }
+            for (index, chunk) in chunks.enumerated() {
+                do {
+                    try await outbound.write(ByteBuffer(string: chunk))
+                } catch where index > 0 {
+                    // The server may close after an earlier chunk (a framing error): what it sent
+                    // before closing is still read below.
+                    break
+                }
+            }
             var text = ""
             do {
                 for try await buffer in inbound {

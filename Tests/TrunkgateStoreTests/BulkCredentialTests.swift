@@ -51,3 +51,27 @@ struct BulkCredentialTests {
         }
     }
 }
+
+/// A credential created or deleted through the store names itself in its config change, so the
+/// edge can apply it without reloading the trunk.
+@Suite("Config change objects")
+struct ConfigChangeObjectTests {
+    @Test(arguments: StoreBackend.all)
+    func credentialChangesNameTheCredential(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store in
+            let account = try await makeAccount(store)
+            let trunk = try await makeTrunk(store, account)
+            let before = try await store.currentConfigVersion()
+            let credential = try await makeCredential(store, trunk, user: "objectuser")
+            try await store.deleteCredential(account: account.sid, trunk: trunk.sid, sid: credential.sid)
+            let mine = try await store.configChanges(after: before, limit: 10_000).filter { $0.accountSid == account.sid }
+            #expect(mine.map(\.kind) == ["credential", "credential"])
+            #expect(mine.allSatisfy { $0.objectSid == credential.sid && $0.trunkSid == trunk.sid }, "\(mine)")
+            // A trunk change names no single object: the edge reloads the trunk.
+            var renamed = trunk
+            renamed.trunkName = "renamed"
+            _ = try await store.updateTrunk(renamed)
+            #expect(try await store.configChanges(after: before, limit: 10_000).filter { $0.accountSid == account.sid }.last?.objectSid == nil)
+        }
+    }
+}
