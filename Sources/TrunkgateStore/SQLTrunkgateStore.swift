@@ -421,7 +421,9 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
                      .text(c.ha1MD5), .text(c.ha1SHA256), .text(c.ha1SHA512_256), .text(c.realm), .date(c.createdAt),
                      .opt(c.lastUsedAt), .opt(c.lastUsedIP)])
             }
-            try await tx.appendChange(account: first.accountSid, trunk: first.trunkSid, kind: "credential")
+            // A batch of one is applied by the edge like a single create; a larger one reloads the trunk.
+            try await tx.appendChange(account: first.accountSid, trunk: first.trunkSid, kind: "credential",
+                                      object: rows.count == 1 ? rows[0].sid : nil)
         }
     }
 

@@ -43,6 +43,12 @@ struct BulkCredentialTests {
             }
             #expect(try await store.credentials(account: account.sid, trunk: trunk.sid, page: PageRequest(limit: 1000)).items.count == 600)
             #expect(try await ownChanges().count == 1, "a refused import appends no change")
+            #expect(try await store.configChanges(after: before, limit: 100).filter { $0.accountSid == account.sid }.first?.objectSid == nil,
+                    "a batch of many names no single credential")
+            let single = batch(trunk, ["solo"])
+            try await store.createCredentials(single, limits: limits)
+            #expect(try await store.configChanges(after: before, limit: 100).filter { $0.accountSid == account.sid }.last?.objectSid == single[0].sid,
+                    "a batch of one names its credential")
             // Two trunks in one batch are refused.
             let other = try await makeTrunk(store, account)
             await expectStoreError(.invalid, "mixed_trunks") {
