@@ -36,6 +36,15 @@ public struct EdgeBackgroundService: Service {
         let locks = try await store.activeLockouts(now: now)
         handler.authorizer.lockouts.synchronize(active: Dictionary(locks.map { ($0.ip, $0.until) }, uniquingKeysWith: max), now: now)
         handler.registrar.load(try await store.activeRegistrations(now: now), now: now)
+        returnFreedMemory()
+    }
+
+    /// Hands the memory freed after a bulk load (the store's rows, the previous snapshot) back
+    /// to the system: glibc keeps it in its arenas otherwise, and RSS stays at the load's peak.
+    static func returnFreedMemory() {
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
     }
 
     public func run() async throws {
@@ -57,10 +66,15 @@ public struct EdgeBackgroundService: Service {
     }
 
     private func syncLoop() async {
+        var polls = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: pollInterval)
             await syncOnce()
             await syncLockouts()
+            // Once a minute: what bursts of traffic freed (expired transactions, written-behind
+            // batches) goes back to the system instead of staying in glibc's arenas.
+            polls += 1
+            if polls % 60 == 0 { Self.returnFreedMemory() }
         }
     }
 
@@ -81,6 +95,7 @@ public struct EdgeBackgroundService: Service {
             if changes.count >= 1000 {
                 handler.configuration.replace(try await store.loadEdgeConfiguration())
                 handler.calls?.endRevokedCalls(in: handler.configuration.current)
+                Self.returnFreedMemory()
                 return
             }
             var trunks = Set<String>()
@@ -176,3 +191,9 @@ public struct EdgeBackgroundService: Service {
         }
     }
 }
+
+#if os(Linux)
+/// glibc's `malloc_trim` (malloc.h is not part of Swift's Glibc module).
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
