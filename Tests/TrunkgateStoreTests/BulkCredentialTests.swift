@@ -26,7 +26,7 @@ struct BulkCredentialTests {
             #expect(page.items.count == 600)
             // Other tests share the PostgreSQL database and append changes meanwhile: count this account's.
             func ownChanges() async throws -> [ConfigChange] {
-                try await store.configChanges(after: before, limit: 1000).filter { $0.accountSid == account.sid }
+                try await store.configChanges(after: before, limit: 100_000).filter { $0.accountSid == account.sid }
             }
             let changes = try await ownChanges()
             #expect(changes.count == 1 && changes.first?.kind == "credential" && changes.first?.trunkSid == trunk.sid, "one change: \(changes)")
@@ -43,11 +43,11 @@ struct BulkCredentialTests {
             }
             #expect(try await store.credentials(account: account.sid, trunk: trunk.sid, page: PageRequest(limit: 1000)).items.count == 600)
             #expect(try await ownChanges().count == 1, "a refused import appends no change")
-            #expect(try await store.configChanges(after: before, limit: 100).filter { $0.accountSid == account.sid }.first?.objectSid == nil,
+            #expect(try await store.configChanges(after: before, limit: 100_000).filter { $0.accountSid == account.sid }.first?.objectSid == nil,
                     "a batch of many names no single credential")
             let single = batch(trunk, ["solo"])
             try await store.createCredentials(single, limits: limits)
-            #expect(try await store.configChanges(after: before, limit: 100).filter { $0.accountSid == account.sid }.last?.objectSid == single[0].sid,
+            #expect(try await store.configChanges(after: before, limit: 100_000).filter { $0.accountSid == account.sid }.last?.objectSid == single[0].sid,
                     "a batch of one names its credential")
             // Two trunks in one batch are refused.
             let other = try await makeTrunk(store, account)
@@ -70,14 +70,14 @@ struct ConfigChangeObjectTests {
             let before = try await store.currentConfigVersion()
             let credential = try await makeCredential(store, trunk, user: "objectuser")
             try await store.deleteCredential(account: account.sid, trunk: trunk.sid, sid: credential.sid)
-            let mine = try await store.configChanges(after: before, limit: 10_000).filter { $0.accountSid == account.sid }
+            let mine = try await store.configChanges(after: before, limit: 100_000).filter { $0.accountSid == account.sid }
             #expect(mine.map(\.kind) == ["credential", "credential"])
             #expect(mine.allSatisfy { $0.objectSid == credential.sid && $0.trunkSid == trunk.sid }, "\(mine)")
             // A trunk change names no single object: the edge reloads the trunk.
             var renamed = trunk
             renamed.trunkName = "renamed"
             _ = try await store.updateTrunk(renamed)
-            #expect(try await store.configChanges(after: before, limit: 10_000).filter { $0.accountSid == account.sid }.last?.objectSid == nil)
+            #expect(try await store.configChanges(after: before, limit: 100_000).filter { $0.accountSid == account.sid }.last?.objectSid == nil)
         }
     }
 }
