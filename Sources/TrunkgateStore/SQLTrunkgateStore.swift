@@ -380,15 +380,7 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             try await Self.requireTrunk(tx, account: stored.accountSid, trunk: stored.trunkSid)
             let count = try await tx.scalarInt("SELECT COUNT(*) FROM credentials WHERE account_sid = ?", [.text(stored.accountSid)])
             try Self.limit(count, limits.maxCredentials, "an account can have at most \(limits.maxCredentials) credentials")
-            try await tx.execute(
-                """
-                INSERT INTO credentials (sid, account_sid, trunk_sid, user_name, friendly_name, ha1_md5, ha1_sha256, ha1_sha512_256, realm,
-                                         created_at, last_used_at, last_used_ip)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [.text(stored.sid), .text(stored.accountSid), .text(stored.trunkSid), .text(stored.userName), .opt(stored.friendlyName),
-                 .text(stored.ha1MD5), .text(stored.ha1SHA256), .text(stored.ha1SHA512_256), .text(stored.realm), .date(stored.createdAt),
-                 .opt(stored.lastUsedAt), .opt(stored.lastUsedIP)])
+            try await Self.insertCredential(tx, stored)
             try await tx.appendChange(account: stored.accountSid, trunk: stored.trunkSid, kind: "credential", object: stored.sid)
             return stored
         }
@@ -410,21 +402,24 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             try await Self.requireTrunk(tx, account: first.accountSid, trunk: first.trunkSid)
             let count = try await tx.scalarInt("SELECT COUNT(*) FROM credentials WHERE account_sid = ?", [.text(first.accountSid)])
             try Self.limit(count + Int64(rows.count) - 1, limits.maxCredentials, "an account can have at most \(limits.maxCredentials) credentials")
-            for c in rows {
-                try await tx.execute(
-                    """
-                    INSERT INTO credentials (sid, account_sid, trunk_sid, user_name, friendly_name, ha1_md5, ha1_sha256, ha1_sha512_256, realm,
-                                             created_at, last_used_at, last_used_ip)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [.text(c.sid), .text(c.accountSid), .text(c.trunkSid), .text(c.userName), .opt(c.friendlyName),
-                     .text(c.ha1MD5), .text(c.ha1SHA256), .text(c.ha1SHA512_256), .text(c.realm), .date(c.createdAt),
-                     .opt(c.lastUsedAt), .opt(c.lastUsedIP)])
-            }
+            for c in rows { try await Self.insertCredential(tx, c) }
             // A batch of one is applied by the edge like a single create; a larger one reloads the trunk.
             try await tx.appendChange(account: first.accountSid, trunk: first.trunkSid, kind: "credential",
                                       object: rows.count == 1 ? rows[0].sid : nil)
         }
+    }
+
+    /// The one INSERT of a credential row (single create and bulk import).
+    private static func insertCredential(_ tx: Tx, _ c: Credential) async throws {
+        try await tx.execute(
+            """
+            INSERT INTO credentials (sid, account_sid, trunk_sid, user_name, friendly_name, ha1_md5, ha1_sha256, ha1_sha512_256, realm,
+                                     created_at, last_used_at, last_used_ip)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.text(c.sid), .text(c.accountSid), .text(c.trunkSid), .text(c.userName), .opt(c.friendlyName),
+             .text(c.ha1MD5), .text(c.ha1SHA256), .text(c.ha1SHA512_256), .text(c.realm), .date(c.createdAt),
+             .opt(c.lastUsedAt), .opt(c.lastUsedIP)])
     }
 
     public func credential(account: String, trunk: String, sid: String) async throws(StoreError) -> Credential? {

@@ -179,7 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var locator = SIPLocator(nameservers: SIPLocator.systemNameservers(), supported: Set(addresses.map(\.transport)))
         if let dns = setting(dnsServer, "DNS_SERVER") {
-            let (host, port) = try Self.hostPort(dns)
+            let (host, port) = try Self.hostPort(dns, option: "--dns-server")
             guard let server = try? SocketAddress(ipAddress: host, port: port) else { throw ArgumentParser.ValidationError("--dns-server must be IP:PORT") }
             locator.nameservers = [server]
         }
@@ -281,22 +281,22 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("stopped")
     }
 
-    static func hostPort(_ text: String) throws -> (String, Int) {
+    static func hostPort(_ text: String, option: String = "--api") throws -> (String, Int) {
         var host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
-                throw ArgumentParser.ValidationError("--api must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080")
+                throw ArgumentParser.ValidationError("\(option) must be HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080")
             }
             host = text[text.index(after: text.startIndex)..<close]
             portText = text[text.index(close, offsetBy: 2)...]
         } else {
-            guard let colon = text.lastIndex(of: ":") else { throw ArgumentParser.ValidationError("--api must be HOST:PORT, e.g. 127.0.0.1:8080") }
+            guard let colon = text.lastIndex(of: ":") else { throw ArgumentParser.ValidationError("\(option) must be HOST:PORT, e.g. 127.0.0.1:8080") }
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         }
         if host.isEmpty { host = "0.0.0.0" }
-        guard let port = Int(portText), (0...65535).contains(port) else { throw ArgumentParser.ValidationError("--api port must be 0…65535") }
+        guard let port = Int(portText), (0...65535).contains(port) else { throw ArgumentParser.ValidationError("\(option) port must be 0…65535") }
         return (String(host), port)
     }
 }
