@@ -20,11 +20,11 @@ enum DigestExpectedResponse {
             let length: Int
             switch algorithm.hash {
             case .md5:
-                length = compute(Insecure.MD5.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
+                length = compute(MD5State.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
             case .sha256:
-                length = compute(SHA256.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
+                length = compute(CryptoHasher<SHA256>.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
             case .sha512_256:
-                length = compute(SHA512256.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
+                length = compute(CryptoHasher<SHA512256>.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
             }
             return use(UnsafeBufferPointer(rebasing: scratch[0..<length]))
         }
@@ -32,7 +32,7 @@ enum DigestExpectedResponse {
 
     /// Writes the response hex at the start of `scratch` and returns its length; the rest of
     /// `scratch` holds the intermediate values and the gather buffer.
-    private static func compute<H: HashFunction>(
+    private static func compute<H: DigestBlockHasher>(
         _: H.Type, algorithm: DigestAlgorithm, ha1: String, fields: DigestFields, text: DigestText, method: String,
         body: [UInt8], scratch: UnsafeMutableBufferPointer<UInt8>
     ) -> Int {
@@ -53,15 +53,15 @@ enum DigestExpectedResponse {
             hasher.append(text[fields.nonce])
             hasher.append(colon)
             if let cnonce = fields.cnonce { hasher.append(text[cnonce]) }
-            sessionLength = writeHex(hasher.finalize(), into: sessionHA1)
+            sessionLength = hasher.finalizeHex(into: sessionHA1)
         }
 
         // HA2 = H(method ":" uri [":" H(entity-body)]).
         var bodyHashLength = 0
         if fields.qop == .authInt {
             var bodyHasher = H()
-            body.withUnsafeBytes { bodyHasher.update(bufferPointer: $0) }
-            bodyHashLength = writeHex(bodyHasher.finalize(), into: bodyHash)
+            body.withUnsafeBytes { bodyHasher.update($0) }
+            bodyHashLength = bodyHasher.finalizeHex(into: bodyHash)
         }
         var hasher = GatheringHasher<H>(buffer: gather)
         hasher.append(method)
@@ -71,7 +71,7 @@ enum DigestExpectedResponse {
             hasher.append(colon)
             hasher.append(UnsafeBufferPointer(rebasing: bodyHash[0..<bodyHashLength]))
         }
-        let ha2Length = writeHex(hasher.finalize(), into: ha2)
+        let ha2Length = hasher.finalizeHex(into: ha2)
 
         // response = H(HA1 ":" nonce ":" HA2), or with qop H(HA1 ":" nonce ":" nc ":" cnonce ":" qop ":" HA2).
         hasher = GatheringHasher<H>(buffer: gather)
@@ -92,19 +92,28 @@ enum DigestExpectedResponse {
             hasher.append(colon)
         }
         hasher.append(UnsafeBufferPointer(rebasing: ha2[0..<ha2Length]))
-        return writeHex(hasher.finalize(), into: response)
+        return hasher.finalizeHex(into: response)
     }
 
-    /// Lower-case hex of `digest` into `output`; returns the number of characters.
-    private static func writeHex(_ digest: some Digest, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        digest.withUnsafeBytes { bytes in
-            precondition(bytes.count * 2 <= output.count)
-            for (index, byte) in bytes.enumerated() {
-                output[2 * index] = hexDigit(byte >> 4)
-                output[2 * index + 1] = hexDigit(byte & 0x0F)
-            }
-            return bytes.count * 2
+}
+
+/// A hash function as verification uses it: state by value, the digest written as lower-case hex.
+protocol DigestBlockHasher {
+    init()
+    mutating func update(_ bytes: UnsafeRawBufferPointer)
+    /// Writes the digest as lower-case hex at the start of `output`; returns its length.
+    mutating func finalizeHex(into output: UnsafeMutableBufferPointer<UInt8>) -> Int
+}
+
+extension DigestBlockHasher {
+    /// Lower-case hex of `bytes` into `output`; returns the number of characters.
+    static func writeHex(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        precondition(bytes.count * 2 <= output.count)
+        for (index, byte) in bytes.enumerated() {
+            output[2 * index] = hexDigit(byte >> 4)
+            output[2 * index + 1] = hexDigit(byte & 0x0F)
         }
+        return bytes.count * 2
     }
 
     /// `0`–`9`, `a`–`f` without a branch or table lookup on the (secret-derived) nibble.
@@ -115,9 +124,34 @@ enum DigestExpectedResponse {
     }
 }
 
+/// A swift-crypto hash function (SHA-256, SHA-512/256: their block functions use the CPU's
+/// SHA instructions where present, which outweighs the cost of their heap-held state).
+struct CryptoHasher<H: HashFunction>: DigestBlockHasher {
+    private var hasher = H()
+
+    init() {}
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        hasher.update(bufferPointer: bytes)
+    }
+
+    mutating func finalizeHex(into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        hasher.finalize().withUnsafeBytes { Self.writeHex($0, into: output) }
+    }
+}
+
+extension MD5State: DigestBlockHasher {
+    mutating func finalizeHex(into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        withUnsafeTemporaryAllocation(byteCount: Self.digestByteCount, alignment: 4) { digest in
+            finalize(into: digest)
+            return Self.writeHex(UnsafeRawBufferPointer(digest), into: output)
+        }
+    }
+}
+
 /// A hash whose input is gathered in a caller's buffer and handed over in as few updates as
 /// possible (each update of a swift-crypto hasher has a fixed cost well above a copy).
-private struct GatheringHasher<H: HashFunction> {
+private struct GatheringHasher<H: DigestBlockHasher> {
     private var hasher = H()
     private let buffer: UnsafeMutableBufferPointer<UInt8>
     private var count = 0
@@ -130,7 +164,7 @@ private struct GatheringHasher<H: HashFunction> {
         if bytes.count > buffer.count - count {
             flush()
             if bytes.count > buffer.count {
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+                hasher.update(UnsafeRawBufferPointer(bytes))
                 return
             }
         }
@@ -142,7 +176,7 @@ private struct GatheringHasher<H: HashFunction> {
     mutating func append(_ byte: UInt8) {
         if count == buffer.count { flush() }
         guard count < buffer.count else {
-            withUnsafeBytes(of: byte) { hasher.update(bufferPointer: $0) }
+            withUnsafeBytes(of: byte) { hasher.update($0) }
             return
         }
         buffer[count] = byte
@@ -155,12 +189,12 @@ private struct GatheringHasher<H: HashFunction> {
 
     private mutating func flush() {
         guard count > 0 else { return }
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<count]))
+        hasher.update(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<count]))
         count = 0
     }
 
-    mutating func finalize() -> H.Digest {
+    mutating func finalizeHex(into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
         flush()
-        return hasher.finalize()
+        return hasher.finalizeHex(into: output)
     }
 }

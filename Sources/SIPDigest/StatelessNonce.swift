@@ -26,56 +26,104 @@ public enum NonceCheck: Sendable, Hashable {
 
 /// Stateless nonces: everything needed to verify one is inside it, authenticated by HMAC.
 ///
-/// Layout (58 bytes, sent as 78 characters of unpadded base64url):
+/// Layout, version 2 (42 bytes, sent as 56 characters of unpadded base64url):
 ///
 /// | offset | size | field |
 /// |---|---|---|
-/// | 0 | 1 | version (1) |
-/// | 1 | 1 | flags: bit 0 bound to source IP, bit 1 bound to transport |
-/// | 2 | 4 | key id, big-endian |
-/// | 6 | 8 | issue time, Unix seconds, big-endian |
-/// | 14 | 12 | random bytes (every challenge gets its own nonce) |
-/// | 26 | 16 | binding digest: SHA-256 of realm, trunk, [source IP], [transport], truncated |
-/// | 42 | 16 | tag: HMAC-SHA-256(key, bytes 0..<42), truncated |
+/// | 0 | 1 | version (2) in the high nibble; flags: bit 0 bound to source IP, bit 1 bound to transport |
+/// | 1 | 4 | key id, big-endian |
+/// | 5 | 5 | issue time, Unix seconds, big-endian (40 bits) |
+/// | 10 | 8 | random bytes (every challenge gets its own nonce) |
+/// | 18 | 12 | binding digest: SHA-256 of realm, trunk, [source IP], [transport], truncated |
+/// | 30 | 12 | tag: HMAC-SHA-256(key, bytes 0..<30), truncated to 96 bits |
 ///
 /// The tag proves the nonce is ours and unaltered; the binding digest, covered by the tag, then
 /// tells a nonce used for another trunk/IP/transport (``NonceCheck/boundElsewhere``) from a
 /// forgery (``NonceCheck/invalid``).
+///
+/// Version 1 (58 bytes, 78 characters: version and flags a byte each, 8-byte time, 12 random
+/// bytes, 16-byte binding digest and tag) is still verified, so that the nonces a node of an
+/// older release issued keep working during a rolling upgrade; only version 2 is issued. The
+/// shorter nonce saves a hash block per verification: with a 32-character cnonce an MD5
+/// response input fits in three blocks instead of four, a SHA-256 one in four instead of five.
 public enum StatelessNonce {
-    static let version: UInt8 = 1
-    static let length = 58
-    static let tagOffset = 42
-    static let tagLength = 16
-    static let bindingOffset = 26
-    static let bindingLength = 16
-    static let randomLength = 12
+    /// Where the fields of one version lie.
+    struct Layout {
+        let length: Int
+        let versionMarker: UInt8
+        /// Flags in the low bits of byte 0 (version 2) or in byte 1 (version 1).
+        let flagsOffset: Int
+        let keyOffset: Int
+        let timeOffset: Int
+        let timeLength: Int
+        let randomOffset: Int
+        let randomLength: Int
+        let bindingOffset: Int
+        let bindingLength: Int
+        let tagOffset: Int
+        let tagLength: Int
 
-    /// Characters of the base64url text.
-    static let encodedLength = (length * 4 + 2) / 3
+        /// Characters of the base64url text.
+        var encodedLength: Int { (length * 4 + 2) / 3 }
+
+        static let v1 = Layout(
+            length: 58, versionMarker: 1, flagsOffset: 1, keyOffset: 2, timeOffset: 6, timeLength: 8,
+            randomOffset: 14, randomLength: 12, bindingOffset: 26, bindingLength: 16, tagOffset: 42, tagLength: 16
+        )
+        static let v2 = Layout(
+            length: 42, versionMarker: 0x20, flagsOffset: 0, keyOffset: 1, timeOffset: 5, timeLength: 5,
+            randomOffset: 10, randomLength: 8, bindingOffset: 18, bindingLength: 12, tagOffset: 30, tagLength: 12
+        )
+
+        /// The layout of a nonce text of this many characters.
+        static func of(encodedLength: Int) -> Layout? {
+            switch encodedLength {
+            case v2.encodedLength: v2
+            case v1.encodedLength: v1
+            default: nil
+            }
+        }
+    }
+
+    /// What ``issue(keys:realm:binding:now:)`` writes.
+    static let current = Layout.v2
+    static var length: Int { current.length }
 
     private static let boundToSourceIP: UInt8 = 1
     private static let boundToTransport: UInt8 = 2
+    private static let flagMask: UInt8 = boundToSourceIP | boundToTransport
 
     /// A new nonce signed with the ring's current key.
     public static func issue(keys: NonceKeyRing, realm: String, binding: NonceBinding, now: Int64) -> String {
+        issue(keys: keys, realm: realm, binding: binding, now: now, layout: current)
+    }
+
+    /// ``issue(keys:realm:binding:now:)`` in a given layout (tests of the older version).
+    static func issue(keys: NonceKeyRing, realm: String, binding: NonceBinding, now: Int64, layout: Layout) -> String {
         var flags: UInt8 = 0
         if binding.sourceIP != nil { flags |= boundToSourceIP }
         if binding.transport != nil { flags |= boundToTransport }
         let key = keys.current
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { bytes in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: layout.length) { bytes in
             bytes.initialize(repeating: 0)
-            bytes[0] = version
-            bytes[1] = flags
-            writeBigEndian(key.id, to: bytes, at: 2)
-            writeBigEndian(UInt64(bitPattern: now), to: bytes, at: 6)
+            bytes[0] = layout.versionMarker
+            bytes[layout.flagsOffset] |= flags
+            writeBigEndian(UInt64(key.id), count: 4, to: bytes, at: layout.keyOffset)
+            writeBigEndian(UInt64(max(0, now)), count: layout.timeLength, to: bytes, at: layout.timeOffset)
             var generator = SystemRandomNumberGenerator()
-            writeBigEndian(generator.next() as UInt64, to: bytes, at: 14)
-            writeBigEndian(UInt32(truncatingIfNeeded: generator.next() as UInt64), to: bytes, at: 22)
+            var written = 0
+            while written < layout.randomLength {
+                let count = min(8, layout.randomLength - written)
+                writeBigEndian(generator.next() as UInt64, count: count, to: bytes, at: layout.randomOffset + written)
+                written += count
+            }
             let digest = bindingDigest(realm: realm, binding: binding, flags: flags)
-            writeBigEndian(digest.high, to: bytes, at: bindingOffset)
-            writeBigEndian(digest.low, to: bytes, at: bindingOffset + 8)
+            digest.write(count: layout.bindingLength, to: bytes, at: layout.bindingOffset)
             let raw = UnsafeMutableRawBufferPointer(bytes)
-            key.writeTag(UnsafeRawBufferPointer(rebasing: raw[0..<tagOffset]), into: UnsafeMutableRawBufferPointer(rebasing: raw[tagOffset..<length]))
+            key.writeTag(
+                UnsafeRawBufferPointer(rebasing: raw[0..<layout.tagOffset]),
+                into: UnsafeMutableRawBufferPointer(rebasing: raw[layout.tagOffset..<(layout.tagOffset + layout.tagLength)])
+            )
             return Base64URL.encode(UnsafeBufferPointer(bytes))
         }
     }
@@ -106,26 +154,31 @@ public enum StatelessNonce {
         _ nonce: UnsafeBufferPointer<UInt8>, key: (UInt32) -> NonceKey?, bindingDigest: (UInt8) -> BindingDigest,
         now: Int64, lifetimeSeconds: Int64, maximumClockSkewSeconds: Int64
     ) -> NonceCheck {
-        // 78 characters of base64url exactly; anything else is not ours (and is not decoded).
-        guard nonce.count == encodedLength else { return .invalid }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { bytes -> NonceCheck in
-            guard Base64URL.decode(nonce, into: bytes) == length, bytes[0] == version,
-                  bytes[1] & ~(boundToSourceIP | boundToTransport) == 0
-            else { return .invalid }
-            let keyID = readBigEndian(bytes, at: 2, as: UInt32.self)
+        // The exact length of a version's base64url; anything else is not ours (and is not decoded).
+        guard let layout = Layout.of(encodedLength: nonce.count) else { return .invalid }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: layout.length) { bytes -> NonceCheck in
+            guard Base64URL.decode(nonce, into: bytes) == layout.length else { return .invalid }
+            let flags: UInt8
+            if layout.flagsOffset == 0 {
+                guard bytes[0] & ~flagMask == layout.versionMarker else { return .invalid }
+                flags = bytes[0] & flagMask
+            } else {
+                guard bytes[0] == layout.versionMarker, bytes[layout.flagsOffset] & ~flagMask == 0 else { return .invalid }
+                flags = bytes[layout.flagsOffset]
+            }
+            let keyID = UInt32(readBigEndian(bytes, at: layout.keyOffset, count: 4))
             guard let key = key(keyID) else { return .invalid }
             let raw = UnsafeRawBufferPointer(bytes)
-            guard key.hasTag(UnsafeRawBufferPointer(rebasing: raw[tagOffset..<length]), for: UnsafeRawBufferPointer(rebasing: raw[0..<tagOffset]))
+            let tagEnd = layout.tagOffset + layout.tagLength
+            guard key.hasTag(UnsafeRawBufferPointer(rebasing: raw[layout.tagOffset..<tagEnd]), for: UnsafeRawBufferPointer(rebasing: raw[0..<layout.tagOffset]))
             else { return .invalid }
-            let issuedAt = Int64(bitPattern: readBigEndian(bytes, at: 6, as: UInt64.self))
+            let issuedAt = Int64(bitPattern: readBigEndian(bytes, at: layout.timeOffset, count: layout.timeLength))
             guard issuedAt <= now + maximumClockSkewSeconds else { return .invalid }
-            let digest = bindingDigest(bytes[1])
-            guard digest.high == readBigEndian(bytes, at: bindingOffset, as: UInt64.self),
-                  digest.low == readBigEndian(bytes, at: bindingOffset + 8, as: UInt64.self)
+            guard bindingDigest(flags).matches(bytes, at: layout.bindingOffset, count: layout.bindingLength)
             else { return .boundElsewhere }
             let identity = NonceIdentity(
-                high: readBigEndian(bytes, at: tagOffset, as: UInt64.self),
-                low: readBigEndian(bytes, at: tagOffset + 8, as: UInt64.self)
+                high: readBigEndian(bytes, at: layout.tagOffset, count: 8),
+                low: readBigEndian(bytes, at: layout.tagOffset + 8, count: layout.tagLength - 8)
             )
             return now - issuedAt > lifetimeSeconds
                 ? .expired(identity, issuedAt: issuedAt) : .valid(identity, issuedAt: issuedAt)
@@ -170,7 +223,7 @@ public enum StatelessNonce {
     private static func appendField(_ text: String, to buffer: UnsafeMutableBufferPointer<UInt8>, at position: inout Int) {
         withContiguousUTF8(text) { utf8 in
             precondition(position + 4 + utf8.count <= buffer.count)
-            writeBigEndian(UInt32(truncatingIfNeeded: utf8.count), to: buffer, at: position)
+            writeBigEndian(UInt64(UInt32(truncatingIfNeeded: utf8.count)), count: 4, to: buffer, at: position)
             position += 4
             for byte in utf8 {
                 buffer[position] = byte
@@ -179,26 +232,46 @@ public enum StatelessNonce {
         }
     }
 
-    private static func writeBigEndian<T: FixedWidthInteger>(_ value: T, to bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
-        let size = MemoryLayout<T>.size
-        precondition(offset >= 0 && offset + size <= bytes.count)
-        for index in 0..<size {
-            bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * (size - 1 - index)))
+    /// The low `count` bytes of `value`, big-endian.
+    private static func writeBigEndian(_ value: UInt64, count: Int, to bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        precondition(count <= 8 && offset >= 0 && offset + count <= bytes.count)
+        for index in 0..<count {
+            bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(count - 1 - index)))
         }
     }
 
-    private static func readBigEndian<T: FixedWidthInteger>(_ bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int, as type: T.Type) -> T {
-        precondition(offset >= 0 && offset + MemoryLayout<T>.size <= bytes.count)
-        var value: T = 0
-        for index in offset..<(offset + MemoryLayout<T>.size) { value = value << 8 | T(bytes[index]) }
+    /// `count` (at most 8) bytes read as a big-endian unsigned number.
+    private static func readBigEndian(_ bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int, count: Int) -> UInt64 {
+        precondition(count <= 8 && offset >= 0 && offset + count <= bytes.count)
+        var value: UInt64 = 0
+        for index in offset..<(offset + count) { value = value << 8 | UInt64(bytes[index]) }
         return value
     }
 }
 
-/// The binding digest a nonce carries (bytes 26..<42, big-endian halves).
+/// The first 16 bytes of a binding's SHA-256 (big-endian halves); a nonce carries a prefix.
 struct BindingDigest: Sendable, Hashable {
     var high: UInt64
     var low: UInt64
+
+    /// Byte `index` (0..<16) of the digest.
+    private func byte(_ index: Int) -> UInt8 {
+        let word = index < 8 ? high : low
+        return UInt8(truncatingIfNeeded: word >> (8 * UInt64(7 - index % 8)))
+    }
+
+    func write(count: Int, to bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        precondition(count <= 16 && offset + count <= bytes.count)
+        for index in 0..<count { bytes[offset + index] = byte(index) }
+    }
+
+    /// Whether the `count` bytes at `offset` are the digest's first `count` bytes.
+    func matches(_ bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int, count: Int) -> Bool {
+        precondition(count <= 16 && offset + count <= bytes.count)
+        var difference: UInt8 = 0
+        for index in 0..<count { difference |= bytes[offset + index] ^ byte(index) }
+        return difference == 0
+    }
 }
 
 /// The binding digests of the bindings seen last, so that verifying a nonce does not hash its

@@ -290,6 +290,8 @@ private struct AuthHeaderScanner {
     @inline(__always)
     private mutating func skipLWS() -> Bool {
         let start = index
+        // Most delimiters have no white space around them.
+        if index < bytes.count, bytes[index] > 0x20 { return false }
         while index < bytes.count {
             if SIPLexical.isWSP(bytes[index]) {
                 index += 1
@@ -308,9 +310,15 @@ private struct AuthHeaderScanner {
     }
 
     private mutating func scanToken() -> Range<Int>? {
+        // A local cursor over the raw pointer: the loop stays in registers (this runs for
+        // every name and unquoted value of every credentials header the edge verifies).
         let start = index
-        while index < bytes.count, Self.isToken(bytes[index]) { index += 1 }
-        return index > start ? start..<index : nil
+        guard let base = bytes.baseAddress else { return nil }
+        var end = start
+        let count = bytes.count
+        while end < count, Self.isToken(base[end]) { end += 1 }
+        index = end
+        return end > start ? start..<end : nil
     }
 
     /// ``SIPLexical/isToken(_:)`` as a bitmap lookup (no branch per character class).
@@ -371,6 +379,7 @@ private struct AuthHeaderScanner {
             return .success(outcome)
         }
         var count = 0
+        var seenNames: UInt64 = 0
         while true {
             guard let nameRange = scanToken() else { return failure("parameter name expected") }
             skipLWS()
@@ -392,7 +401,13 @@ private struct AuthHeaderScanner {
                 quoted = false
             }
             guard count < SIPAuthHeader.maximumParameterCount, count < names.count else { return failure("too many parameters") }
-            for earlier in 0..<count where sameName(names[earlier], nameRange) { return failure("duplicate parameter") }
+            // Names are compared only when their length and case-folded last byte collide in
+            // this 64-bit filter; no false negative, so a duplicate is always found.
+            let fingerprint = UInt64(1) << UInt64((nameRange.count &* 7 &+ Int(bytes[nameRange.upperBound - 1] | 0x20)) & 63)
+            if seenNames & fingerprint != 0 {
+                for earlier in 0..<count where sameName(names[earlier], nameRange) { return failure("duplicate parameter") }
+            }
+            seenNames |= fingerprint
             names[count] = nameRange
             count += 1
             visit(SIPAuthRawParameter(

@@ -1,4 +1,5 @@
 @testable import SIPDigest
+import SIPMessage
 import Testing
 
 @Suite("Stateless nonces")
@@ -17,15 +18,44 @@ struct StatelessNonceTests {
     @Test func formatIsBase64URLTokenOfFixedLength() throws {
         let keys = try NonceKeyRing(current: .generate(id: 7))
         let nonce = StatelessNonce.issue(keys: keys, realm: realm, binding: binding, now: now)
-        #expect(nonce.utf8.count == 78)
+        #expect(nonce.utf8.count == 56)
         #expect(nonce.utf8.allSatisfy { ASCII.isHex($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x2D || $0 == 0x5F })
         let bytes = try #require(Base64URL.decode(nonce))
-        #expect(bytes.count == 58)
-        #expect(bytes[0] == 1)
-        #expect(bytes[1] == 3)  // bound to source IP and transport
-        #expect(Array(bytes[2..<6]) == [0, 0, 0, 7])
+        #expect(bytes.count == 42)
+        #expect(bytes[0] == 0x23)  // version 2, bound to source IP and transport
+        #expect(Array(bytes[1..<5]) == [0, 0, 0, 7])
+        #expect(bytes[5..<10].reduce(0) { $0 << 8 | Int64($1) } == now)
         // Every challenge gets its own nonce.
         #expect(nonce != StatelessNonce.issue(keys: keys, realm: realm, binding: binding, now: now))
+    }
+
+    /// Nonces of the previous format (issued by a node of an older release) still verify, with
+    /// the same distinctions: valid, expired, altered, bound elsewhere.
+    @Test func version1NoncesStillVerify() throws {
+        let keys = try NonceKeyRing(current: .generate(id: 9))
+        let nonce = StatelessNonce.issue(keys: keys, realm: realm, binding: binding, now: now, layout: .v1)
+        #expect(nonce.utf8.count == 78)
+        let bytes = try #require(Base64URL.decode(nonce))
+        #expect(bytes.count == 58 && bytes[0] == 1 && bytes[1] == 3 && Array(bytes[2..<6]) == [0, 0, 0, 9])
+        guard case .valid(_, let issuedAt) = check(nonce, keys: keys) else { Issue.record("v1 nonce not valid"); return }
+        #expect(issuedAt == now)
+        guard case .expired = check(nonce, keys: keys, at: now + 301) else { Issue.record("v1 nonce not expired"); return }
+        #expect(check(nonce, keys: keys, binding: NonceBinding(trunk: "TK2", sourceIP: "198.51.100.7", transport: "tcp")) == .boundElsewhere)
+        for index in bytes.indices {
+            var altered = bytes
+            altered[index] ^= 0x01
+            #expect(check(Base64URL.encode(altered), keys: keys) == .invalid, "byte \(index)")
+        }
+        // The same answer through the authenticator: a v1 nonce is accepted end to end.
+        let policy = try DigestChallengePolicy(realm: realm, algorithms: [.md5])
+        let authenticator = DigestAuthenticator(keys: keys, clock: TestClock(now))
+        let request = DigestRequest(method: "REGISTER", uri: "sip:trunk.example.com")
+        let header = "Digest realm=\"\(realm)\", nonce=\"\(nonce)\", algorithm=MD5, qop=auth"
+        let challenge = try SIPAuthHeader(parsing: header[...])
+        let answer = try DigestClient().authorization(answering: [challenge], username: "u", password: "p", method: request.method, uri: request.uri)
+        let users = ["u": DigestHA1Set.compute(username: "u", realm: realm, password: "p")]
+        let result = authenticator.verify(headerValues: [Substring(answer.serialized)], request: request, policy: policy, binding: binding, user: { users[$0] })
+        #expect(result.isOK, "\(result)")
     }
 
     @Test func validUntilLifetimeThenExpired() throws {
@@ -60,7 +90,7 @@ struct StatelessNonceTests {
         }
     }
 
-    @Test(arguments: ["", "x", "not a nonce", String(repeating: "A", count: 78), String(repeating: "A", count: 77) + "=",
+    @Test(arguments: ["", "x", "not a nonce", String(repeating: "A", count: 78), String(repeating: "A", count: 56), String(repeating: "A", count: 77) + "=",
                       "f84f1cec41e6cbe5aea9c8e88d359", String(repeating: "é", count: 39)])
     func garbageIsInvalid(_ nonce: String) throws {
         let keys = try NonceKeyRing(current: .generate(id: 1))
@@ -98,7 +128,7 @@ struct StatelessNonceTests {
         #expect(after.current.id == 2)
         // New nonces carry the new key id.
         let newNonce = StatelessNonce.issue(keys: after, realm: realm, binding: binding, now: now)
-        #expect(try Array(#require(Base64URL.decode(newNonce))[2..<6]) == [0, 0, 0, 2])
+        #expect(try Array(#require(Base64URL.decode(newNonce))[1..<5]) == [0, 0, 0, 2])
         // The old key verifies during the overlap, not after.
         guard case .valid = check(oldNonce, keys: after, at: now + 120) else { Issue.record("old key refused during overlap"); return }
         #expect(check(oldNonce, keys: after, at: now + 121) == .invalid)
