@@ -99,6 +99,20 @@ public final class ServerTransactionTable: Sendable {
         apply(actions, key: key)
     }
 
+    /// The transaction user answers without keeping state: the transaction is forgotten and
+    /// `bytes` sent once. For answers that are as good when computed again, such as a Digest
+    /// challenge (a retransmitted request simply gets a fresh one, as from a stateless proxy):
+    /// no timers, no response kept for up to 32 s, so challenges cost no table space. The ACK
+    /// to a stateless non-2xx answer to INVITE then matches no transaction (``Disposition/strayACK``).
+    public func respondStatelessly(_ key: ServerTransactionKey, bytes: [UInt8], send: ([UInt8]) -> Void) {
+        let removed = shards[shard(key)].lock.withLock { shard -> Bool in
+            shard.senders.removeValue(forKey: key)
+            return shard.live.removeValue(forKey: key) != nil
+        }
+        if removed { liveCount.subtract(1, ordering: .relaxed) }
+        send(bytes)
+    }
+
     private func fire(_ timer: ServerTransactionTimer, key: ServerTransactionKey) {
         let actions = shards[shard(key)].lock.withLock { shard -> ServerTransaction.Actions? in
             guard var tx = shard.live[key] else { return nil }

@@ -28,14 +28,35 @@ public final class Registrar: Sendable {
     public let policy: Policy
     /// Store writes waiting for the background writer.
     public let pendingWrites: BatchQueue<Write>
-    private let bindings = Mutex<[String: [RegistrationBinding]]>([:])
 
-    public init(policy: Policy = Policy(), queueCapacity: Int = 100_000) {
+    /// Bindings by trunk sid, then AOR. Sharded by AOR so that REGISTERs on different cores
+    /// rarely wait for each other; the trunk level lets inbound routing read one trunk's
+    /// bindings without visiting the others'.
+    private typealias Table = [String: [String: [RegistrationBinding]]]
+    private final class Shard: Sendable {
+        let table = Mutex<Table>([:])
+    }
+    private let shards: [Shard]
+    private let liveCount = Atomic<Int>(0)
+    /// Strings that most bindings repeat (account and trunk sids, User-Agent), one copy each.
+    private let interner = Mutex(StringInterner(capacity: 4096))
+
+    public init(policy: Policy = Policy(), queueCapacity: Int = 100_000, shardCount: Int = 16) {
         self.policy = policy
         self.pendingWrites = BatchQueue(capacity: queueCapacity)
+        self.shards = (0..<max(1, shardCount)).map { _ in Shard() }
     }
 
-    static func key(trunk: String, aor: String) -> String { trunk + "|" + aor }
+    private func shard(aor: String) -> Shard {
+        var hasher = Hasher()
+        hasher.combine(aor)
+        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+    }
+
+    /// Adds `delta` bindings to the live count (kept apart so that metrics need not walk the table).
+    private func adjustCount(_ delta: Int) {
+        if delta != 0 { liveCount.add(delta, ordering: .relaxed) }
+    }
 
     /// `sip:user@host` with the host lower-cased: the AOR a To URI names.
     public static func addressOfRecord(_ uri: SIPURI) -> String {
@@ -46,21 +67,34 @@ public final class Registrar: Sendable {
 
     /// Loads stored bindings (at start).
     public func load(_ stored: [RegistrationBinding], now: Date) {
-        bindings.withLock { table in
-            for b in stored where b.expiresAt > now {
-                table[Self.key(trunk: b.trunkSid, aor: b.aor), default: []].append(b)
+        var loaded = 0
+        for var b in stored where b.expiresAt > now {
+            interner.withLock { strings in
+                b.accountSid = strings.intern(b.accountSid)
+                b.trunkSid = strings.intern(b.trunkSid)
+                b.transport = strings.intern(b.transport)
+                b.userAgent = b.userAgent.map { strings.intern($0) }
             }
+            shard(aor: b.aor).table.withLock { table in table[b.trunkSid, default: [:]][b.aor, default: []].append(b) }
+            loaded += 1
         }
+        adjustCount(loaded)
     }
 
     /// Live bindings of a trunk (routing targets for inbound calls), best q first.
     public func bindings(trunk: String, now: Date) -> [RegistrationBinding] {
-        bindings.withLock { table in
-            table.filter { $0.key.hasPrefix(trunk + "|") }.values.joined().filter { $0.expiresAt > now }.sorted { $0.q > $1.q }
+        var found: [RegistrationBinding] = []
+        for shard in shards {
+            shard.table.withLock { table in
+                guard let byAOR = table[trunk] else { return }
+                for list in byAOR.values { found += list.lazy.filter { $0.expiresAt > now } }
+            }
         }
+        return found.sorted { $0.q > $1.q }
     }
 
-    public var count: Int { bindings.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    /// Bindings held (expired ones count until a REGISTER for their AOR sweeps them).
+    public var count: Int { liveCount.load(ordering: .relaxed) }
 
     /// Processes an authenticated REGISTER for `trunk`.
     public func register(_ request: SIPMessage, trunk: Trunk, credential: Credential?, source: RequestSource, now: Date) -> Result {
@@ -68,8 +102,7 @@ public final class Registrar: Sendable {
             return .badRequest("To must be a SIP address of record")
         }
         let aor = Self.addressOfRecord(to.uri)
-        let key = Self.key(trunk: trunk.sid, aor: aor)
-        let userAgent = request.header(.userAgent).map { String($0.prefix(200)) }
+        let userAgent = request.header(.userAgent).map { text in interner.withLock { $0.intern(String(text.prefix(200))) } }
         let headerExpires = request.expires
 
         // Validate before touching anything (RFC 3261 §10.3 steps 6-7).
@@ -89,8 +122,9 @@ public final class Registrar: Sendable {
         }
 
         var writes: [Write] = []
-        let current: [RegistrationBinding] = bindings.withLock { table in
-            var list = table[key] ?? []
+        let (current, delta): ([RegistrationBinding], Int) = shard(aor: aor).table.withLock { table in
+            var list = table[trunk.sid]?[aor] ?? []
+            let before = list.count
             list.removeAll { $0.expiresAt <= now }
             if wildcard {
                 // Only if this Call-ID/CSeq is not older than what each binding holds.
@@ -135,9 +169,15 @@ public final class Registrar: Sendable {
                     writes.append(.upsert(b))
                 }
             }
-            table[key] = list.isEmpty ? nil : list
-            return list
+            if list.isEmpty {
+                table[trunk.sid]?[aor] = nil
+                if table[trunk.sid]?.isEmpty == true { table[trunk.sid] = nil }
+            } else {
+                table[trunk.sid, default: [:]][aor] = list
+            }
+            return (list, list.count - before)
         }
+        adjustCount(delta)
         for w in writes { pendingWrites.offer(w) }
         let contacts = current.map { b in
             let remaining = max(0, Int(b.expiresAt.timeIntervalSince(now).rounded()))
@@ -149,15 +189,20 @@ public final class Registrar: Sendable {
 
     /// Removes every binding registered with a credential (when it is deleted).
     public func removeBindings(credentialSid: String) {
-        let removed: [RegistrationBinding] = bindings.withLock { table in
-            var removed: [RegistrationBinding] = []
-            for (key, list) in table {
-                let keep = list.filter { $0.credentialSid != credentialSid }
-                removed += list.filter { $0.credentialSid == credentialSid }
-                table[key] = keep.isEmpty ? nil : keep
+        var removed: [RegistrationBinding] = []
+        for shard in shards {
+            shard.table.withLock { table in
+                for (trunk, byAOR) in table {
+                    for (aor, list) in byAOR where list.contains(where: { $0.credentialSid == credentialSid }) {
+                        removed += list.filter { $0.credentialSid == credentialSid }
+                        let keep = list.filter { $0.credentialSid != credentialSid }
+                        table[trunk]?[aor] = keep.isEmpty ? nil : keep
+                    }
+                    if table[trunk]?.isEmpty == true { table[trunk] = nil }
+                }
             }
-            return removed
         }
+        adjustCount(-removed.count)
         for b in removed { pendingWrites.offer(.delete(trunk: b.trunkSid, aor: b.aor, contact: b.contact)) }
     }
 

@@ -122,6 +122,30 @@ final class ManualScheduler: TransactionTimerScheduler {
         #expect(table.count == 0)
     }
 
+    /// A stateless answer (a challenge) is sent once and keeps nothing: no retransmission by
+    /// timer, a retransmitted request is new again, the ACK matches nothing, and the table's
+    /// space is free at once.
+    @Test func statelessAnswerKeepsNothing() throws {
+        let scheduler = ManualScheduler()
+        let table = ServerTransactionTable(capacity: 16, shardCount: 1, scheduler: scheduler)
+        let invite = try Self.request("INVITE")
+        let key = try #require(ServerTransactionKey(invite))
+        #expect(table.receive(invite, key: key, reliable: false) == .new)
+        var sent: [[UInt8]] = []
+        table.respondStatelessly(key, bytes: [4, 0, 7]) { sent.append($0) }
+        #expect(sent == [[4, 0, 7]])
+        #expect(table.count == 0)
+        scheduler.advance(by: .seconds(40))  // no Timer G, H or I was started
+        #expect(sent.count == 1)
+        #expect(table.receive(try Self.request("ACK"), key: key, reliable: false) == .strayACK)
+        #expect(table.receive(invite, key: key, reliable: false) == .new, "a retransmission is answered afresh")
+        #expect(table.count == 1)
+        // Without a transaction (it timed out, or never existed) the answer still goes out.
+        let other = try Self.request("OPTIONS", branch: "z9hG4bK-other")
+        table.respondStatelessly(try #require(ServerTransactionKey(other)), bytes: [2, 0, 0]) { sent.append($0) }
+        #expect(sent.last == [2, 0, 0] && table.count == 1)
+    }
+
     @Test func boundedCapacity() throws {
         let table = ServerTransactionTable(capacity: 16, shardCount: 1, scheduler: ManualScheduler())
         for i in 0..<16 {

@@ -42,6 +42,36 @@ import TrunkgateModel
         #expect(reg.pendingWrites.count > 0)
     }
 
+    /// Many AORs over the shards and two trunks: each trunk sees exactly its own bindings, the
+    /// count follows adds and removals, and deleting a credential removes its bindings wherever
+    /// they are.
+    @Test func trunksAreSeparateAndCountFollowsChanges() {
+        let reg = Registrar(shardCount: 4)
+        let other = Trunk(accountSid: "AC2", trunkName: "other", domainName: "other.example.com")
+        let credential = Credential(accountSid: "AC1", trunkSid: trunk.sid, userName: "u", friendlyName: nil,
+                                    ha1MD5: "", ha1SHA256: "", ha1SHA512_256: "", realm: "pbx.example.com")
+        func request(_ user: String, domain: String, cseq: Int = 1, expires: Int = 600) -> SIPMessage {
+            try! SIPMessage.build(startLine: "REGISTER sip:\(domain) SIP/2.0", headers: [
+                ("Via", "SIP/2.0/UDP 127.0.0.2:5062;branch=z9hG4bK\(user)\(cseq)"), ("From", "<sip:\(user)@\(domain)>;tag=1"),
+                ("To", "<sip:\(user)@\(domain)>"), ("Call-ID", "c-\(user)"), ("CSeq", "\(cseq) REGISTER"),
+                ("Contact", "<sip:\(user)@127.0.0.2:5062>"), ("Expires", "\(expires)"),
+            ])
+        }
+        for i in 0..<40 {
+            _ = reg.register(request("a\(i)", domain: "pbx.example.com"), trunk: trunk, credential: i < 10 ? credential : nil, source: source, now: t0)
+        }
+        for i in 0..<7 { _ = reg.register(request("b\(i)", domain: "other.example.com"), trunk: other, credential: nil, source: source, now: t0) }
+        #expect(reg.count == 47)
+        #expect(reg.bindings(trunk: trunk.sid, now: t0).count == 40)
+        #expect(Set(reg.bindings(trunk: other.sid, now: t0).map(\.aor)) == Set((0..<7).map { "sip:b\($0)@other.example.com" }))
+        #expect(reg.bindings(trunk: trunk.sid, now: t0).allSatisfy { $0.trunkSid == trunk.sid && $0.accountSid == "AC1" })
+        _ = reg.register(request("b3", domain: "other.example.com", cseq: 2, expires: 0), trunk: other, credential: nil, source: source, now: t0)
+        #expect(reg.count == 46 && reg.bindings(trunk: other.sid, now: t0).count == 6)
+        reg.removeBindings(credentialSid: credential.sid)
+        #expect(reg.count == 36 && reg.bindings(trunk: trunk.sid, now: t0).count == 30)
+        #expect(reg.bindings(trunk: trunk.sid, now: t0).allSatisfy { $0.credentialSid == nil })
+    }
+
     @Test func wildcardRemovesAll() {
         let reg = Registrar()
         _ = reg.register(register(["<sip:a@127.0.0.2>", "<sip:b@127.0.0.2>"], expires: 600), trunk: trunk, credential: nil, source: source, now: t0)

@@ -1,4 +1,5 @@
 import Foundation
+import SIPDigest
 import SIPMessage
 import Testing
 import TrunkgateEdge
@@ -39,6 +40,39 @@ import TrunkgateEdge
         // The binding is visible through the API.
         let bindings = try await node.api("GET", "/registrations").object["registrations"] as? [[String: Any]] ?? []
         #expect(bindings.contains { ($0["contact"] as? String)?.contains("127.0.0.2") == true })
+    }
+
+    /// The first challenge is stateless (issue 8): a retransmitted unauthenticated REGISTER gets
+    /// a fresh 401 with a new nonce instead of a copy, either answer is accepted, and the edge
+    /// holds no transaction for a challenge.
+    @Test func firstChallengeIsStatelessAndEveryNonceItGaveVerifies() async throws {
+        let node = try await EdgeNode()
+        defer { Task { await node.stop() } }
+        let trunk = try await node.createTrunk(["trunk_name": "pbx", "domain_name": "pbx.it.test"])
+        _ = try await node.createCredential(trunk: trunk, user: "pbx01", password: Self.password)
+        try await node.settle()
+        let client = try await SIPTestClient(from: "127.0.0.2", to: node, domain: "pbx.it.test")
+        defer { Task { await client.close() } }
+
+        let callID = UUID().uuidString
+        let register = client.request("REGISTER", callID: callID, cseq: 1, expires: 600)
+        let first = try #require(try await client.exchange(register))
+        let again = try #require(try await client.exchange(register))  // the same bytes: a retransmission
+        #expect(first.statusCode == 401 && again.statusCode == 401)
+        let nonces = try [first, again].map { response -> String in
+            let value = try #require(response.headers(named: "WWW-Authenticate").first)
+            return try #require(try SIPAuthHeader(parsing: value, headerName: "WWW-Authenticate")["nonce"])
+        }
+        #expect(nonces[0] != nonces[1], "a retransmission is challenged afresh, not answered from a transaction")
+        #expect(node.handler.transactions.count == 0, "no transaction is kept for a challenge")
+
+        for (index, challenge) in [first, again].enumerated() {
+            let offers = try challenge.headers(named: "WWW-Authenticate").map { try SIPAuthHeader(parsing: $0, headerName: "WWW-Authenticate") }
+            let answer = try DigestClient().authorization(answering: offers, username: "pbx01", password: Self.password,
+                                                          method: "REGISTER", uri: "sip:pbx.it.test")
+            let retry = client.request("REGISTER", callID: callID, cseq: 2 + index, extra: [("Authorization", answer.serialized)], expires: 600)
+            #expect(try await client.exchange(retry)?.statusCode == 200, "answer to challenge \(index + 1)")
+        }
     }
 
     @Test func perTrunkAlgorithmsAreOfferedInOrderAndEachVerifies() async throws {

@@ -551,6 +551,10 @@ public final class CallManager: Sendable {
                 return [pending.toward == .b ? .toB(call.bInDialog, forwarded) : .toCustomer(call.aContext, forwarded)]
             }
             guard !fromB, call.phase == .answered else { return [] }  // a retransmitted ACK: absorbed
+            // Only the ACK for our 2xx confirms the call: its To tag is ours and its CSeq the
+            // INVITE's. The ACK for a stateless 407 on the same Call-ID (a challenge the caller
+            // answered with this INVITE) carries the 407's tag and the earlier CSeq.
+            guard ack.to?.tag.map(String.init) == call.aTag, ack.cseq?.number == call.aInvite.cseq?.number else { return [] }
             call.phase = .confirmed
             call.a2xx = nil
             guard let bACK = midCallACK(ack, call: call, toward: .b, cseq: call.bInvite.cseq?.number ?? 1) else { return [] }
