@@ -68,7 +68,6 @@ extension SIPMessage {
     /// Parses the start line and header fields of `head` (no trailing empty line).
     static func parseHead(_ head: String, limits: SIPMessageLimits) throws(SIPParseError) -> SIPMessage {
         let u = head.utf8
-        var lineStart = u.startIndex
         var startLine: StartLine?
         var headers: [SIPHeader] = []
         headers.reserveCapacity(16)
@@ -96,16 +95,16 @@ extension SIPMessage {
             }
         }
 
-        while lineStart < u.endIndex {
-            var lineEnd = lineStart
-            while lineEnd < u.endIndex, u[lineEnd] != 0x0A { lineEnd = u.index(after: lineEnd) }
-            let next = lineEnd < u.endIndex ? u.index(after: lineEnd) : lineEnd
-            if lineEnd > lineStart, u[u.index(before: lineEnd)] == 0x0D { lineEnd = u.index(before: lineEnd) }
+        // The lines are found in one pass over the bytes (String indices cost a call per byte);
+        // each line becomes a Substring of `head` from its offsets.
+        for span in Self.lineSpans(head) {
+            let lineStart = u.index(u.startIndex, offsetBy: span.start)
+            let lineEnd = u.index(lineStart, offsetBy: span.end - span.start)
             let line = Substring(u[lineStart..<lineEnd])
-            guard line.utf8.count <= limits.maxHeaderLength else {
+            guard span.end - span.start <= limits.maxHeaderLength else {
                 throw SIPParseError(.headerTooLong, at: startLine == nil ? "start line" : "header", "longer than \(limits.maxHeaderLength) octets")
             }
-            if line.utf8.contains(0x0D) {
+            if span.hasInnerCR {
                 throw SIPParseError(.invalidHeaderValue, at: "header section", "bare CR inside a line")
             }
             if startLine == nil {
@@ -117,13 +116,50 @@ extension SIPMessage {
                 try flush()
                 pending = line
             }
-            lineStart = next
         }
         try flush()
         guard let startLine else { throw SIPParseError(.invalidStartLine, at: "start line", "missing") }
         var message = SIPMessage(startLine: startLine, headers: headers, body: [])
         for h in message.headers { try message.index(h) }
         return message
+    }
+
+    /// One line of the header section as UTF-8 offsets: `start..<end` without its CRLF or LF,
+    /// and whether a CR appears inside it (not as part of the line end).
+    struct LineSpan {
+        var start: Int
+        var end: Int
+        var hasInnerCR: Bool
+    }
+
+    /// The lines of `head`, split at LF (a CR just before the LF belongs to the line end).
+    static func lineSpans(_ head: String) -> [LineSpan] {
+        func split(_ bytes: UnsafeBufferPointer<UInt8>) -> [LineSpan] {
+            var spans: [LineSpan] = []
+            spans.reserveCapacity(24)
+            var start = 0
+            var crCount = 0
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == 0x0A {
+                    let endsWithCR = index > start && bytes[index - 1] == 0x0D
+                    spans.append(LineSpan(start: start, end: endsWithCR ? index - 1 : index, hasInnerCR: crCount > (endsWithCR ? 1 : 0)))
+                    start = index + 1
+                    crCount = 0
+                } else if byte == 0x0D {
+                    crCount += 1
+                }
+                index += 1
+            }
+            if start < bytes.count {
+                let endsWithCR = bytes[bytes.count - 1] == 0x0D
+                spans.append(LineSpan(start: start, end: endsWithCR ? bytes.count - 1 : bytes.count, hasInnerCR: crCount > (endsWithCR ? 1 : 0)))
+            }
+            return spans
+        }
+        if let spans = head.utf8.withContiguousStorageIfAvailable(split) { return spans }
+        return Array(head.utf8).withUnsafeBufferPointer(split)
     }
 
     static func parseHeaderLine(_ line: Substring, limits: SIPMessageLimits) throws(SIPParseError) -> SIPHeader {

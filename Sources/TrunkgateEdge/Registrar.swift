@@ -32,14 +32,16 @@ public final class Registrar: Sendable {
     /// Bindings by trunk sid, then AOR. Sharded by AOR so that REGISTERs on different cores
     /// rarely wait for each other; the trunk level lets inbound routing read one trunk's
     /// bindings without visiting the others'.
-    private typealias Table = [String: [String: [RegistrationBinding]]]
+    private struct Table {
+        var byTrunk: [String: [String: [RegistrationBinding]]] = [:]
+        /// Strings that most bindings repeat (account and trunk sids, User-Agent), one copy each.
+        var strings = StringInterner(capacity: 1024)
+    }
     private final class Shard: Sendable {
-        let table = Mutex<Table>([:])
+        let table = Mutex(Table())
     }
     private let shards: [Shard]
     private let liveCount = Atomic<Int>(0)
-    /// Strings that most bindings repeat (account and trunk sids, User-Agent), one copy each.
-    private let interner = Mutex(StringInterner(capacity: 4096))
 
     public init(policy: Policy = Policy(), queueCapacity: Int = 100_000, shardCount: Int = 16) {
         self.policy = policy
@@ -69,13 +71,12 @@ public final class Registrar: Sendable {
     public func load(_ stored: [RegistrationBinding], now: Date) {
         var loaded = 0
         for var b in stored where b.expiresAt > now {
-            interner.withLock { strings in
-                b.accountSid = strings.intern(b.accountSid)
-                b.trunkSid = strings.intern(b.trunkSid)
-                b.transport = strings.intern(b.transport)
-                b.userAgent = b.userAgent.map { strings.intern($0) }
+            shard(aor: b.aor).table.withLock { table in
+                b.accountSid = table.strings.intern(b.accountSid)
+                b.trunkSid = table.strings.intern(b.trunkSid)
+                b.userAgent = b.userAgent.map { table.strings.intern($0) }
+                table.byTrunk[b.trunkSid, default: [:]][b.aor, default: []].append(b)
             }
-            shard(aor: b.aor).table.withLock { table in table[b.trunkSid, default: [:]][b.aor, default: []].append(b) }
             loaded += 1
         }
         adjustCount(loaded)
@@ -86,7 +87,7 @@ public final class Registrar: Sendable {
         var found: [RegistrationBinding] = []
         for shard in shards {
             shard.table.withLock { table in
-                guard let byAOR = table[trunk] else { return }
+                guard let byAOR = table.byTrunk[trunk] else { return }
                 for list in byAOR.values { found += list.lazy.filter { $0.expiresAt > now } }
             }
         }
@@ -102,7 +103,7 @@ public final class Registrar: Sendable {
             return .badRequest("To must be a SIP address of record")
         }
         let aor = Self.addressOfRecord(to.uri)
-        let userAgent = request.header(.userAgent).map { text in interner.withLock { $0.intern(String(text.prefix(200))) } }
+        let userAgentText = request.header(.userAgent).map { String($0.prefix(200)) }
         let headerExpires = request.expires
 
         // Validate before touching anything (RFC 3261 §10.3 steps 6-7).
@@ -123,7 +124,8 @@ public final class Registrar: Sendable {
 
         var writes: [Write] = []
         let (current, delta): ([RegistrationBinding], Int) = shard(aor: aor).table.withLock { table in
-            var list = table[trunk.sid]?[aor] ?? []
+            let userAgent = userAgentText.map { table.strings.intern($0) }
+            var list = table.byTrunk[trunk.sid]?[aor] ?? []
             let before = list.count
             list.removeAll { $0.expiresAt <= now }
             if wildcard {
@@ -170,10 +172,10 @@ public final class Registrar: Sendable {
                 }
             }
             if list.isEmpty {
-                table[trunk.sid]?[aor] = nil
-                if table[trunk.sid]?.isEmpty == true { table[trunk.sid] = nil }
+                table.byTrunk[trunk.sid]?[aor] = nil
+                if table.byTrunk[trunk.sid]?.isEmpty == true { table.byTrunk[trunk.sid] = nil }
             } else {
-                table[trunk.sid, default: [:]][aor] = list
+                table.byTrunk[trunk.sid, default: [:]][aor] = list
             }
             return (list, list.count - before)
         }
@@ -192,13 +194,13 @@ public final class Registrar: Sendable {
         var removed: [RegistrationBinding] = []
         for shard in shards {
             shard.table.withLock { table in
-                for (trunk, byAOR) in table {
+                for (trunk, byAOR) in table.byTrunk {
                     for (aor, list) in byAOR where list.contains(where: { $0.credentialSid == credentialSid }) {
                         removed += list.filter { $0.credentialSid == credentialSid }
                         let keep = list.filter { $0.credentialSid != credentialSid }
-                        table[trunk]?[aor] = keep.isEmpty ? nil : keep
+                        table.byTrunk[trunk]?[aor] = keep.isEmpty ? nil : keep
                     }
-                    if table[trunk]?.isEmpty == true { table[trunk] = nil }
+                    if table.byTrunk[trunk]?.isEmpty == true { table.byTrunk[trunk] = nil }
                 }
             }
         }
