@@ -87,7 +87,6 @@ public enum StatelessNonce {
 
     /// What ``issue(keys:realm:binding:now:)`` writes.
     static let current = Layout.v2
-    static var length: Int { current.length }
 
     private static let boundToSourceIP: UInt8 = 1
     private static let boundToTransport: UInt8 = 2

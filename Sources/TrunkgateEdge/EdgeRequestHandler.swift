@@ -120,9 +120,13 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             counters.lockouts.add(1, ordering: .relaxed)
             logger.warning("source locked out", metadata: ["ip": "\(lockout.ip)", "trunk": "\(outcome.event.trunkSid ?? "-")"])
         }
-        func reply(_ status: Int, _ reason: String? = nil, _ headers: [SIPHeader] = []) {
+        func reply(_ status: Int, _ reason: String? = nil, _ headers: [SIPHeader] = [], stateless: Bool = false) {
             let bytes = response(to: message, status: status, reason: reason, headers: headers).serialized()
-            transactions.respond(key, status: status, bytes: bytes) { context.send(bytes: $0) }
+            if stateless {
+                transactions.respondStatelessly(key, bytes: bytes) { context.send(bytes: $0) }
+            } else {
+                transactions.respond(key, status: status, bytes: bytes) { context.send(bytes: $0) }
+            }
         }
 
         switch outcome.decision {
@@ -136,17 +140,12 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             }
         case .challenge(let challenge):
             let name = SIPHeaderName(challenge.kind.challengeHeaderName)
-            let headers = challenge.headerValues.map { SIPHeader(name: name, value: Substring($0)) }
-            if outcome.event.result == .challenged {
-                // The ordinary first challenge (no credentials, or a stale nonce) is answered
-                // statelessly, as Kamailio's sl does: a retransmission gets a fresh challenge and
-                // nothing is held for 32 s. A challenge after a failed check stays in its
-                // transaction, so that a retransmission is not counted toward a lockout again.
-                let bytes = response(to: message, status: challenge.kind.statusCode, reason: nil, headers: headers).serialized()
-                transactions.respondStatelessly(key, bytes: bytes) { context.send(bytes: $0) }
-            } else {
-                reply(challenge.kind.statusCode, nil, headers)
-            }
+            // The ordinary first challenge (no credentials, or a stale nonce) is answered
+            // statelessly, as Kamailio's sl does: a retransmission gets a fresh challenge and
+            // nothing is held for 32 s. A challenge after a failed check stays in its
+            // transaction, so that a retransmission is not counted toward a lockout again.
+            reply(challenge.kind.statusCode, nil, challenge.headerValues.map { SIPHeader(name: name, value: Substring($0)) },
+                  stateless: outcome.event.result == .challenged)
         case .allow(let trunk, let credential, _):
             if let credential { credentialUses.record(credentialSid: credential.sid, at: time, ip: source.ip) }
             switch method {

@@ -10,14 +10,24 @@ import TrunkgateEdge
 @Suite(.serialized) struct EdgeIntegrationTests {
     static let password = "Secretpass123"
 
-    @Test func credentialTrunkChallengesRegisterAndAllowsTheRightAnswer() async throws {
+    /// A node with the credential trunk `pbx.it.test` (user pbx01), settled, and a UDP client
+    /// for it from the loopback address `source`.
+    static func pbxTrunk(clientFrom source: String) async throws -> (EdgeNode, trunk: String, SIPTestClient) {
         let node = try await EdgeNode()
-        defer { Task { await node.stop() } }
-        let trunk = try await node.createTrunk(["trunk_name": "pbx", "domain_name": "pbx.it.test"])
-        _ = try await node.createCredential(trunk: trunk, user: "pbx01", password: Self.password)
-        try await node.settle()
-        let client = try await SIPTestClient(from: "127.0.0.2", to: node, domain: "pbx.it.test")
-        defer { Task { await client.close() } }
+        do {
+            let trunk = try await node.createTrunk(["trunk_name": "pbx", "domain_name": "pbx.it.test"])
+            _ = try await node.createCredential(trunk: trunk, user: "pbx01", password: password)
+            try await node.settle()
+            return (node, trunk, try await SIPTestClient(from: source, to: node, domain: "pbx.it.test"))
+        } catch {
+            await node.stop()
+            throw error
+        }
+    }
+
+    @Test func credentialTrunkChallengesRegisterAndAllowsTheRightAnswer() async throws {
+        let (node, trunk, client) = try await Self.pbxTrunk(clientFrom: "127.0.0.2")
+        defer { Task { await client.close(); await node.stop() } }
 
         let (challenge, final) = try await client.authenticate("REGISTER", password: Self.password, expires: 600)
         #expect(challenge?.statusCode == 401)
@@ -46,13 +56,8 @@ import TrunkgateEdge
     /// a fresh 401 with a new nonce instead of a copy, either answer is accepted, and the edge
     /// holds no transaction for a challenge.
     @Test func firstChallengeIsStatelessAndEveryNonceItGaveVerifies() async throws {
-        let node = try await EdgeNode()
-        defer { Task { await node.stop() } }
-        let trunk = try await node.createTrunk(["trunk_name": "pbx", "domain_name": "pbx.it.test"])
-        _ = try await node.createCredential(trunk: trunk, user: "pbx01", password: Self.password)
-        try await node.settle()
-        let client = try await SIPTestClient(from: "127.0.0.2", to: node, domain: "pbx.it.test")
-        defer { Task { await client.close() } }
+        let (node, _, client) = try await Self.pbxTrunk(clientFrom: "127.0.0.2")
+        defer { Task { await client.close(); await node.stop() } }
 
         let callID = UUID().uuidString
         let register = client.request("REGISTER", callID: callID, cseq: 1, expires: 600)
@@ -97,13 +102,8 @@ import TrunkgateEdge
     }
 
     @Test func wrongPasswordAndUnknownUserGetTheSameAnswerButDistinctReasons() async throws {
-        let node = try await EdgeNode()
-        defer { Task { await node.stop() } }
-        let trunk = try await node.createTrunk(["trunk_name": "pbx", "domain_name": "pbx.it.test"])
-        _ = try await node.createCredential(trunk: trunk, user: "pbx01", password: Self.password)
-        try await node.settle()
-        let client = try await SIPTestClient(from: "127.0.0.3", to: node, domain: "pbx.it.test")
-        defer { Task { await client.close() } }
+        let (node, _, client) = try await Self.pbxTrunk(clientFrom: "127.0.0.3")
+        defer { Task { await client.close(); await node.stop() } }
 
         let (_, wrong) = try await client.authenticate("REGISTER", user: "pbx01", password: "Wrongpass1234")
         let (_, unknown) = try await client.authenticate("REGISTER", user: "nobody", password: Self.password)
