@@ -160,9 +160,9 @@ public final class SIPListeners: Sendable {
         var socket = try socketAddress(address)
         var channels: [any Channel] = []
         do {
+            socket.port = try await exclusiveUDPPort(socket, group: loops[0])
             for index in 0..<count {
                 var bootstrap = DatagramBootstrap(group: loops[index % loops.count])
-                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
                     .channelOption(.reusePort, value: 1)
                     .channelOption(.socketOption(.so_rcvbuf), value: .init(configuration.udpReceiveBufferSize))
                     .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
@@ -179,8 +179,6 @@ public final class SIPListeners: Sendable {
                     }
                 }.bind(to: socket).get()
                 channels.append(channel)
-                // With port 0 the first socket picks the port; the others share it.
-                if index == 0, let port = channel.localAddress?.port { socket.port = port }
             }
         } catch let error as SIPTransportError {
             for channel in channels { try? await channel.close() }
@@ -190,6 +188,21 @@ public final class SIPListeners: Sendable {
             throw SIPTransportError.bindFailed(address, underlying: "\(error)")
         }
         return channels
+    }
+
+    /// The port to bind the SO_REUSEPORT sockets to, after a plain bind proved that no other
+    /// socket holds it. Without this a second server on the same port would silently take a
+    /// share of the datagrams (the kernel admits any same-user SO_REUSEPORT socket), and with
+    /// port 0 the kernel may pick a port another SO_REUSEPORT socket already holds.
+    private static func exclusiveUDPPort(_ socket: SocketAddress, group: any EventLoop) async throws -> Int {
+        var probe = DatagramBootstrap(group: group)
+        if socket.protocol == .inet6 {
+            probe = probe.channelOption(ChannelOptions.Types.SocketOption.ipv6Only, value: 1)
+        }
+        let channel = try await probe.bind(to: socket).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
     }
 
     private static func bindTCP(

@@ -4,6 +4,9 @@ import NIOPosix
 import SIPMessage
 import ServiceLifecycle
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 @testable import SIPTransport
@@ -310,9 +313,32 @@ func statusLines(_ text: String) -> [String] {
         }
     }
 
+    /// A port below the kernel's ephemeral range (32768–60999 here) that nothing holds now, so
+    /// that no connect() or port-0 bind of a test running alongside can take it in between.
+    static func fixedPort() throws -> Int {
+        for _ in 0..<50 {
+            let port = Int.random(in: 20_000..<32_000)
+            let free = [SOCK_STREAM, SOCK_DGRAM].allSatisfy { kind in
+                let fd = socket(AF_INET, Int32(kind.rawValue), 0)
+                defer { close(fd) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                return withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                    }
+                }
+            }
+            if free { return port }
+        }
+        throw SIPTransportError.noAddresses
+    }
+
     @Test func aFailedBindReleasesWhatWasAlreadyBound() async throws {
-        let first = try await bind(["tcp:127.0.0.1:0"])
-        let port = first.listeners[0].localAddress.port!
+        let port = try Self.fixedPort()
+        let first = try await bind(["tcp:127.0.0.1:\(port)"])
         await #expect(throws: SIPTransportError.self) {
             _ = try await bind(["udp:127.0.0.1:\(port)", "tcp:127.0.0.1:\(port)"])
         }
@@ -320,6 +346,27 @@ func statusLines(_ text: String) -> [String] {
         // The UDP socket of the failed attempt was closed again: the same pair binds now.
         let again = try await bind(["udp:127.0.0.1:\(port)", "tcp:127.0.0.1:\(port)"])
         #expect(again.listeners.map { $0.localAddress.port } == [port, port])
+        await again.close()
+    }
+
+    /// Every UDP socket of a listener shares its port through SO_REUSEPORT, which the kernel
+    /// grants any socket of the same user that asks: a second server started on a port in use
+    /// must fail as it would without that option, not silently take a share of the datagrams.
+    @Test func aSecondServerOnAUDPPortInUseIsRefused() async throws {
+        let first = try await bind(["udp:127.0.0.1:0"])
+        let port = first.listeners[0].localAddress.port!
+        #expect(first.listeners[0].sockets == 2)
+        await #expect {
+            _ = try await bind(["udp:127.0.0.1:\(port)"])
+        } throws: { error in
+            "\(error)".contains("cannot listen on udp:127.0.0.1:\(port)") && "\(error)".contains("in use")
+        }
+        // The first server still gets every datagram.
+        let (reply, _) = try await TestClient.udpExchange(TestClient.options(branch: "r1"), to: first.listeners[0].localAddress, group: group)
+        #expect(reply?.hasPrefix("SIP/2.0 200 OK\r\n") == true)
+        await first.close()
+        let again = try await bind(["udp:127.0.0.1:\(port)"])
+        #expect(again.listeners[0].localAddress.port == port)
         await again.close()
     }
 
