@@ -160,10 +160,8 @@ public final class SIPListeners: Sendable {
         var socket = try socketAddress(address)
         var channels: [any Channel] = []
         do {
-            socket.port = try await exclusiveUDPPort(socket, group: loops[0])
             for index in 0..<count {
                 var bootstrap = DatagramBootstrap(group: loops[index % loops.count])
-                    .channelOption(.reusePort, value: 1)
                     .channelOption(.socketOption(.so_rcvbuf), value: .init(configuration.udpReceiveBufferSize))
                     .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
                     .channelOption(.maxMessagesPerRead, value: 16)
@@ -171,6 +169,13 @@ public final class SIPListeners: Sendable {
                 if socket.protocol == .inet6 {
                     bootstrap = bootstrap.channelOption(ChannelOptions.Types.SocketOption.ipv6Only, value: 1)
                 }
+                // The first socket binds without SO_REUSEPORT, so the bind fails if any other
+                // socket holds the port, and port 0 gets a port nobody holds (with the option
+                // the kernel admits any same-user SO_REUSEPORT socket: a second server would
+                // silently take a share of the datagrams, and port 0 could be handed a port
+                // another such socket already has). Only then is the option set on it, so that
+                // the others can join.
+                if index > 0 { bootstrap = bootstrap.channelOption(.reusePort, value: 1) }
                 let channel = try await bootstrap.channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
@@ -179,6 +184,10 @@ public final class SIPListeners: Sendable {
                     }
                 }.bind(to: socket).get()
                 channels.append(channel)
+                if index == 0 {
+                    if count > 1 { try await channel.setOption(.reusePort, value: 1) }
+                    if let port = channel.localAddress?.port { socket.port = port }
+                }
             }
         } catch let error as SIPTransportError {
             for channel in channels { try? await channel.close() }
@@ -188,21 +197,6 @@ public final class SIPListeners: Sendable {
             throw SIPTransportError.bindFailed(address, underlying: "\(error)")
         }
         return channels
-    }
-
-    /// The port to bind the SO_REUSEPORT sockets to, after a plain bind proved that no other
-    /// socket holds it. Without this a second server on the same port would silently take a
-    /// share of the datagrams (the kernel admits any same-user SO_REUSEPORT socket), and with
-    /// port 0 the kernel may pick a port another SO_REUSEPORT socket already holds.
-    private static func exclusiveUDPPort(_ socket: SocketAddress, group: any EventLoop) async throws -> Int {
-        var probe = DatagramBootstrap(group: group)
-        if socket.protocol == .inet6 {
-            probe = probe.channelOption(ChannelOptions.Types.SocketOption.ipv6Only, value: 1)
-        }
-        let channel = try await probe.bind(to: socket).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
     }
 
     private static func bindTCP(
