@@ -121,13 +121,29 @@ public struct SIPHeaderName: Sendable, Hashable, CustomStringConvertible {
         }
 
         /// Lookup table keyed by lower-cased long and compact names.
-        static let byName: [String: Known] = {
-            var table: [String: Known] = [:]
-            for k in Known.allCases {
-                table[k.canonicalName.lowercased()] = k
-                if let c = k.compactForm { table[String(c)] = k }
+        struct NameEntry {
+            var first: UInt8
+            var offset: Int
+            var known: Known
+        }
+
+        /// Every full and compact name in lower case, back to back.
+        static let lowercasedNames: [UInt8] = names.pool
+        /// For each length, the names of that length: their first byte and offset in the pool.
+        static let namesByLength: [[NameEntry]] = names.byLength
+
+        private static let names: (pool: [UInt8], byLength: [[NameEntry]]) = {
+            var pool: [UInt8] = []
+            var byLength = [[NameEntry]](repeating: [], count: 20)
+            for known in Known.allCases {
+                for name in [known.canonicalName.lowercased()] + (known.compactForm.map { [String($0)] } ?? []) {
+                    let bytes = Array(name.utf8)
+                    precondition(bytes.count < byLength.count)
+                    byLength[bytes.count].append(NameEntry(first: bytes[0], offset: pool.count, known: known))
+                    pool += bytes
+                }
             }
-            return table
+            return (pool, byLength)
         }()
     }
 
@@ -149,16 +165,30 @@ public struct SIPHeaderName: Sendable, Hashable, CustomStringConvertible {
 
     public init(_ text: String) { self.init(Substring(text)) }
 
+    /// A name ``lookup(_:_:_:)`` did not find, kept as sent.
+    init(unknown name: String) {
+        self.name = name
+        self.known = nil
+    }
+
     @usableFromInline
     static func lookup(_ text: Substring) -> Known? {
-        let u = text.utf8
-        guard u.count <= 19 else { return nil }
-        // Fast path for names already in canonical or lower-case form avoids lowercasing.
-        if let k = Known.byName[String(text)] { return k }
-        var needsLowering = false
-        for b in u where b >= 0x41 && b <= 0x5A { needsLowering = true; break }
-        guard needsLowering else { return nil }
-        return Known.byName[text.lowercased()]
+        text.withUTF8Bytes { lookup($0, 0, $0.count) }
+    }
+
+    /// The known header named by `bytes[start..<end]`, ignoring case: a handful of byte
+    /// comparisons among the names of that length with that first letter (no hashing, no string).
+    static func lookup(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Known? {
+        let count = end - start
+        guard count > 0, count < Known.namesByLength.count else { return nil }
+        let first = bytes[start] | 0x20
+        return Known.lowercasedNames.withUnsafeBufferPointer { pool in
+            for entry in Known.namesByLength[count] where entry.first == first {
+                let name = UnsafeBufferPointer(rebasing: pool[entry.offset..<(entry.offset + count)])
+                if SIPBytes.equalsLowercase(bytes, start, count, name) { return entry.known }
+            }
+            return nil
+        }
     }
 
     public var description: String { name }

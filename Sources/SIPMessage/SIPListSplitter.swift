@@ -1,50 +1,54 @@
 /// Splits a header value at top-level commas (outside quoted strings and `<…>`), RFC 3261 §7.3.1.
 /// An empty element (`a,,b` or a trailing comma) is an error.
 func sipSplitList(_ value: Substring, location: String) throws(SIPParseError) -> [Substring] {
-    let u = value.utf8
-    var items: [Substring] = []
-    var start = u.startIndex
-    var i = u.startIndex
-    var inAngle = false
-    while i < u.endIndex {
-        let b = u[i]
-        if b == UInt8(ascii: "\"") {
-            guard let close = scanQuotedString(u, from: i) else {
-                throw SIPParseError(.invalidHeaderValue, at: location, "unterminated quoted string")
+    try value.withUTF8Bytes { u throws(SIPParseError) in
+        var items: [Substring] = []
+        var start = 0
+        var i = 0
+        var inAngle = false
+        while i < u.count {
+            let b = u[i]
+            if b == UInt8(ascii: "\"") {
+                guard let close = scanQuotedString(u, from: i) else {
+                    throw SIPParseError(.invalidHeaderValue, at: location, "unterminated quoted string")
+                }
+                i = close
+                continue
             }
-            i = close
-            continue
+            if b == UInt8(ascii: "<") { inAngle = true } else if b == UInt8(ascii: ">") { inAngle = false }
+            if b == UInt8(ascii: ","), !inAngle {
+                let (itemStart, itemEnd) = SIPBytes.trimWSP(u, start, i)
+                guard itemEnd > itemStart else { throw SIPParseError(.invalidHeaderValue, at: location, "empty list element") }
+                items.append(value.utf8Slice(itemStart, itemEnd))
+                start = i + 1
+            }
+            i += 1
         }
-        if b == UInt8(ascii: "<") { inAngle = true } else if b == UInt8(ascii: ">") { inAngle = false }
-        if b == UInt8(ascii: ","), !inAngle {
-            let item = Substring(u[start..<i]).trimmingWSP()
-            guard !item.isEmpty else { throw SIPParseError(.invalidHeaderValue, at: location, "empty list element") }
-            items.append(item)
-            start = u.index(after: i)
-        }
-        i = u.index(after: i)
+        let (lastStart, lastEnd) = SIPBytes.trimWSP(u, start, u.count)
+        guard lastEnd > lastStart else { throw SIPParseError(.invalidHeaderValue, at: location, "empty list element") }
+        items.append(value.utf8Slice(lastStart, lastEnd))
+        return items
     }
-    let last = Substring(u[start..<u.endIndex]).trimmingWSP()
-    guard !last.isEmpty else { throw SIPParseError(.invalidHeaderValue, at: location, "empty list element") }
-    items.append(last)
-    return items
 }
 
 /// Calls `body` for each top-level element without allocating an array (values are already validated).
 func sipForEachListElement(_ value: Substring, _ body: (Substring) -> Void) {
-    let u = value.utf8
-    var start = u.startIndex
-    var i = u.startIndex
-    var inAngle = false
-    while i < u.endIndex {
-        let b = u[i]
-        if b == UInt8(ascii: "\""), let close = scanQuotedString(u, from: i) { i = close; continue }
-        if b == UInt8(ascii: "<") { inAngle = true } else if b == UInt8(ascii: ">") { inAngle = false }
-        if b == UInt8(ascii: ","), !inAngle {
-            body(Substring(u[start..<i]).trimmingWSP())
-            start = u.index(after: i)
+    value.withUTF8Bytes { u in
+        var start = 0
+        var i = 0
+        var inAngle = false
+        while i < u.count {
+            let b = u[i]
+            if b == UInt8(ascii: "\""), let close = scanQuotedString(u, from: i) { i = close; continue }
+            if b == UInt8(ascii: "<") { inAngle = true } else if b == UInt8(ascii: ">") { inAngle = false }
+            if b == UInt8(ascii: ","), !inAngle {
+                let (itemStart, itemEnd) = SIPBytes.trimWSP(u, start, i)
+                body(value.utf8Slice(itemStart, itemEnd))
+                start = i + 1
+            }
+            i += 1
         }
-        i = u.index(after: i)
+        let (lastStart, lastEnd) = SIPBytes.trimWSP(u, start, u.count)
+        body(value.utf8Slice(lastStart, lastEnd))
     }
-    body(Substring(u[start..<u.endIndex]).trimmingWSP())
 }

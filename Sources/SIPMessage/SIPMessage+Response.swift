@@ -29,17 +29,20 @@ extension SIPMessage {
         // The typed views of the copied headers are the request's (already validated): only a
         // To that got a tag is parsed again (re-deriving every view cost a twentieth of the
         // edge's CPU per request).
-        out.vias = vias
-        out.from = from
-        out.callID = callID
-        out.cseq = cseq
-        if !repeatedSingletons.isEmpty { out.repeatedSingletons = repeatedSingletons.intersection([.from, .to, .callID, .cseq]) }
+        let mine = viewBox.views
+        var views = SIPMessageViews()
+        views.vias = mine.vias
+        views.from = mine.from
+        views.callID = mine.callID
+        views.cseq = mine.cseq
+        if !mine.repeatedSingletons.isEmpty { views.repeatedSingletons = mine.repeatedSingletons.intersection([.from, .to, .callID, .cseq]) }
         if retagged.isEmpty {
-            out.to = to
+            views.to = mine.to
         } else {
-            out.repeatedSingletons.remove(.to)
-            for h in retagged { try? out.index(h) }
+            views.repeatedSingletons.remove(.to)
+            for h in retagged { try? views.index(h) }
         }
+        out.viewBox = SIPMessageViewBox(views)
         return out
     }
 

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension SIPMessage {
     /// Parses one message.
     ///
@@ -51,13 +59,12 @@ extension SIPMessage {
             let base = bytes.startIndex
             var i = start - base
             let n = buf.count
-            while i < n {
-                if buf[i] == 0x0A {
-                    // LF followed by CRLF or LF ends the header section.
-                    if i + 1 < n, buf[i + 1] == 0x0A { return (base + (i > 0 && buf[i - 1] == 0x0D ? i - 1 : i), base + i + 2) }
-                    if i + 2 < n, buf[i + 1] == 0x0D, buf[i + 2] == 0x0A {
-                        return (base + (i > 0 && buf[i - 1] == 0x0D ? i - 1 : i), base + i + 3)
-                    }
+            while let lf = SIPBytes.firstLF(buf, from: i) {
+                i = lf
+                // LF followed by CRLF or LF ends the header section.
+                if i + 1 < n, buf[i + 1] == 0x0A { return (base + (i > 0 && buf[i - 1] == 0x0D ? i - 1 : i), base + i + 2) }
+                if i + 2 < n, buf[i + 1] == 0x0D, buf[i + 2] == 0x0A {
+                    return (base + (i > 0 && buf[i - 1] == 0x0D ? i - 1 : i), base + i + 3)
                 }
                 i += 1
             }
@@ -67,23 +74,45 @@ extension SIPMessage {
 
     /// Parses the start line and header fields of `head` (no trailing empty line).
     static func parseHead(_ head: String, limits: SIPMessageLimits) throws(SIPParseError) -> SIPMessage {
-        let u = head.utf8
+        let text = head[...]
         var startLine: StartLine?
         var headers: [SIPHeader] = []
         headers.reserveCapacity(16)
-        // Current header being assembled; continuation lines are joined to it.
-        var pending: Substring?
-        var pendingFolded: [Substring] = []
+        // The closure fills these in place: a message is large, and returning one from a
+        // closure copies it.
+        try text.withUTF8Bytes { bytes throws(SIPParseError) in
+            try splitHead(bytes, text, limits: limits, startLine: &startLine, headers: &headers)
+        }
+        guard let startLine = startLine.take() else { throw SIPParseError(.invalidStartLine, at: "start line", "missing") }
+        var views = SIPMessageViews()
+        for h in headers { try views.index(h) }
+        return SIPMessage(startLine: startLine, headers: headers, body: [], views: views)
+    }
+
+    /// Finds the lines of the bytes of `text` and splits each header into name and value as
+    /// offsets; a Substring of `text` is made only for each value.
+    private static func splitHead(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ text: Substring, limits: SIPMessageLimits,
+        startLine: inout StartLine?, headers: inout [SIPHeader]
+    ) throws(SIPParseError) {
+        var seenStartLine = false
+        // The header being assembled (offsets of its first line); continuation lines join it.
+        var pending: LineSpan?
+        var pendingFolded: [LineSpan] = []
 
         func flush() throws(SIPParseError) {
             guard let line = pending else { return }
             pending = nil
             if pendingFolded.isEmpty {
-                try headers.append(parseHeaderLine(line, limits: limits))
+                try headers.append(headerLine(bytes, line.start, line.end, in: text))
             } else {
                 // Unfold: the CRLF and its following whitespace become one SP (RFC 3261 §7.3.1).
-                var joined = String(line)
-                for piece in pendingFolded { joined += " "; joined += piece.trimmingWSP() }
+                var joined = String(text.utf8Slice(line.start, line.end))
+                for piece in pendingFolded {
+                    let (start, end) = SIPBytes.trimWSP(bytes, piece.start, piece.end)
+                    joined += " "
+                    joined += text.utf8Slice(start, end)
+                }
                 pendingFolded.removeAll()
                 guard joined.utf8.count <= limits.maxHeaderLength else {
                     throw SIPParseError(.headerTooLong, at: "header", "longer than \(limits.maxHeaderLength) octets")
@@ -95,33 +124,25 @@ extension SIPMessage {
             }
         }
 
-        // The lines are found in one pass over the bytes (String indices cost a call per byte);
-        // each line becomes a Substring of `head` from its offsets.
-        for span in Self.lineSpans(head) {
-            let lineStart = u.index(u.startIndex, offsetBy: span.start)
-            let lineEnd = u.index(lineStart, offsetBy: span.end - span.start)
-            let line = Substring(u[lineStart..<lineEnd])
+        for span in Self.lineSpans(bytes) {
             guard span.end - span.start <= limits.maxHeaderLength else {
-                throw SIPParseError(.headerTooLong, at: startLine == nil ? "start line" : "header", "longer than \(limits.maxHeaderLength) octets")
+                throw SIPParseError(.headerTooLong, at: seenStartLine ? "header" : "start line", "longer than \(limits.maxHeaderLength) octets")
             }
             if span.hasInnerCR {
                 throw SIPParseError(.invalidHeaderValue, at: "header section", "bare CR inside a line")
             }
-            if startLine == nil {
-                startLine = try parseStartLine(line)
-            } else if let first = line.utf8.first, SIPLexical.isWSP(first) {
+            if !seenStartLine {
+                startLine = try parseStartLine(text.utf8Slice(span.start, span.end))
+                seenStartLine = true
+            } else if span.end > span.start, SIPLexical.isWSP(bytes[span.start]) {
                 guard pending != nil else { throw SIPParseError(.invalidHeaderName, at: "header section", "continuation line without a header") }
-                pendingFolded.append(line)
+                pendingFolded.append(span)
             } else {
                 try flush()
-                pending = line
+                pending = span
             }
         }
         try flush()
-        guard let startLine else { throw SIPParseError(.invalidStartLine, at: "start line", "missing") }
-        var message = SIPMessage(startLine: startLine, headers: headers, body: [])
-        for h in message.headers { try message.index(h) }
-        return message
     }
 
     /// One line of the header section as UTF-8 offsets: `start..<end` without its CRLF or LF,
@@ -134,46 +155,51 @@ extension SIPMessage {
 
     /// The lines of `head`, split at LF (a CR just before the LF belongs to the line end).
     static func lineSpans(_ head: String) -> [LineSpan] {
-        func split(_ bytes: UnsafeBufferPointer<UInt8>) -> [LineSpan] {
-            var spans: [LineSpan] = []
-            spans.reserveCapacity(24)
-            var start = 0
-            var crCount = 0
-            var index = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == 0x0A {
-                    let endsWithCR = index > start && bytes[index - 1] == 0x0D
-                    spans.append(LineSpan(start: start, end: endsWithCR ? index - 1 : index, hasInnerCR: crCount > (endsWithCR ? 1 : 0)))
-                    start = index + 1
-                    crCount = 0
-                } else if byte == 0x0D {
-                    crCount += 1
-                }
-                index += 1
+        head[...].withUTF8Bytes { lineSpans($0) }
+    }
+
+    static func lineSpans(_ bytes: UnsafeBufferPointer<UInt8>) -> [LineSpan] {
+        var spans: [LineSpan] = []
+        spans.reserveCapacity(24)
+        var start = 0
+        while start < bytes.count {
+            // A line ends at the next LF; a CR inside it (not just before the LF) is refused by
+            // the caller, so count them too.
+            let lf = SIPBytes.firstLF(bytes, from: start) ?? bytes.count
+            let endsWithCR = lf > start && bytes[lf - 1] == 0x0D
+            let end = endsWithCR ? lf - 1 : lf
+            var hasInnerCR = false
+            if let base = bytes.baseAddress, end > start {
+                hasInnerCR = memchr(base + start, 0x0D, end - start) != nil
             }
-            if start < bytes.count {
-                let endsWithCR = bytes[bytes.count - 1] == 0x0D
-                spans.append(LineSpan(start: start, end: endsWithCR ? bytes.count - 1 : bytes.count, hasInnerCR: crCount > (endsWithCR ? 1 : 0)))
-            }
-            return spans
+            spans.append(LineSpan(start: start, end: end, hasInnerCR: hasInnerCR))
+            start = lf + 1
         }
-        if let spans = head.utf8.withContiguousStorageIfAvailable(split) { return spans }
-        return Array(head.utf8).withUnsafeBufferPointer(split)
+        return spans
     }
 
     static func parseHeaderLine(_ line: Substring, limits: SIPMessageLimits) throws(SIPParseError) -> SIPHeader {
-        let u = line.utf8
-        var i = u.startIndex
-        while i < u.endIndex, SIPLexical.isToken(u[i]) { i = u.index(after: i) }
-        let name = Substring(u[u.startIndex..<i])
-        guard !name.isEmpty else { throw SIPParseError(.invalidHeaderName, at: "header", "missing or invalid header name") }
-        while i < u.endIndex, SIPLexical.isWSP(u[i]) { i = u.index(after: i) }
-        guard i < u.endIndex, u[i] == UInt8(ascii: ":") else {
-            throw SIPParseError(.invalidHeaderName, at: "header", "no ':' after header name '\(name.prefix(32))'")
+        try line.withUTF8Bytes { bytes throws(SIPParseError) in try headerLine(bytes, 0, bytes.count, in: line) }
+    }
+
+    /// The header field in `bytes[start..<end]`, the UTF-8 of `text`: a token name, optional
+    /// white space, a colon, and the value without surrounding white space.
+    private static func headerLine(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, in text: Substring
+    ) throws(SIPParseError) -> SIPHeader {
+        var index = start
+        while index < end, SIPLexical.isToken(bytes[index]) { index += 1 }
+        let nameEnd = index
+        guard nameEnd > start else { throw SIPParseError(.invalidHeaderName, at: "header", "missing or invalid header name") }
+        while index < end, SIPLexical.isWSP(bytes[index]) { index += 1 }
+        guard index < end, bytes[index] == UInt8(ascii: ":") else {
+            let shown = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<min(nameEnd, start + 32)]), as: UTF8.self)
+            throw SIPParseError(.invalidHeaderName, at: "header", "no ':' after header name '\(shown)'")
         }
-        let value = Substring(u[u.index(after: i)..<u.endIndex]).trimmingWSP()
-        return SIPHeader(name: SIPHeaderName(name), value: value)
+        let (valueStart, valueEnd) = SIPBytes.trimWSP(bytes, index + 1, end)
+        let name = SIPHeaderName.lookup(bytes, start, nameEnd).map(SIPHeaderName.init)
+            ?? SIPHeaderName(unknown: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<nameEnd]), as: UTF8.self))
+        return SIPHeader(name: name, value: text.utf8Slice(valueStart, valueEnd))
     }
 
     static func parseStartLine(_ line: Substring) throws(SIPParseError) -> StartLine {
@@ -243,6 +269,9 @@ extension SIPMessage {
         }
     }
 
+}
+
+extension SIPMessageViews {
     /// Validates a known header and records its typed value.
     mutating func index(_ header: SIPHeader) throws(SIPParseError) {
         guard let known = header.name.known else { return }

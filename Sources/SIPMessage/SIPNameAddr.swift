@@ -11,51 +11,53 @@ public struct SIPNameAddr: Sendable, Hashable, CustomStringConvertible {
 
     public init(parsing text: Substring, location: String = "name-addr") throws(SIPParseError) {
         raw = text
-        let u = text.utf8
-        var i = u.startIndex
-        let end = u.endIndex
-        func skipWSP() { while i < end, SIPLexical.isWSP(u[i]) { i = u.index(after: i) } }
         func fail(_ d: String) -> SIPParseError { SIPParseError(.invalidHeaderValue, at: location, d) }
-        skipWSP()
-        guard i < end else { throw fail("empty value") }
-        var display: Substring?
-        if u[i] == UInt8(ascii: "\"") {
-            guard let close = scanQuotedString(u, from: i) else { throw fail("unterminated quoted display name") }
-            display = Substring(u[i..<close])
-            i = close
-            skipWSP()
-            guard i < end, u[i] == UInt8(ascii: "<") else { throw fail("display name must be followed by <URI>") }
-        } else if let lt = u[i...].firstIndex(where: { $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "\"") }),
-                  u[lt] == UInt8(ascii: "<") {
-            // display-name = *(token LWS); RFC 4475 §3.1.1.6: no LWS needed before '<'.
-            let d = Substring(u[i..<lt]).trimmingWSP()
-            for b in d.utf8 where !(SIPLexical.isToken(b) || SIPLexical.isWSP(b)) {
-                throw fail("display name with non-token characters must be quoted")
+        // Offsets of the display name, the URI and the parameters, found over the bytes.
+        let parts = try text.withUTF8Bytes { u throws(SIPParseError) -> (display: Range<Int>?, uri: Range<Int>, bracketed: Bool, parameters: Int) in
+            let end = u.count
+            var i = 0
+            while i < end, SIPLexical.isWSP(u[i]) { i += 1 }
+            guard i < end else { throw fail("empty value") }
+            var display: Range<Int>?
+            if u[i] == UInt8(ascii: "\"") {
+                guard let close = scanQuotedString(u, from: i) else { throw fail("unterminated quoted display name") }
+                display = i..<close
+                i = close
+                while i < end, SIPLexical.isWSP(u[i]) { i += 1 }
+                guard i < end, u[i] == UInt8(ascii: "<") else { throw fail("display name must be followed by <URI>") }
+            } else {
+                var lt = i
+                while lt < end, u[lt] != UInt8(ascii: "<"), u[lt] != UInt8(ascii: ";"), u[lt] != UInt8(ascii: "\"") { lt += 1 }
+                if lt < end, u[lt] == UInt8(ascii: "<") {
+                    // display-name = *(token LWS); RFC 4475 §3.1.1.6: no LWS needed before '<'.
+                    let (nameStart, nameEnd) = SIPBytes.trimWSP(u, i, lt)
+                    for k in nameStart..<nameEnd where !(SIPLexical.isToken(u[k]) || SIPLexical.isWSP(u[k])) {
+                        throw fail("display name with non-token characters must be quoted")
+                    }
+                    if nameEnd > nameStart { display = nameStart..<nameEnd }
+                    i = lt
+                }
             }
-            if !d.isEmpty { display = d }
-            i = lt
-        }
-        displayNameRaw = display
-        if i < end, u[i] == UInt8(ascii: "<") {
-            let uriStart = u.index(after: i)
-            guard let gt = u[uriStart...].firstIndex(of: UInt8(ascii: ">")) else { throw fail("missing '>'") }
-            // No whitespace inside the brackets (RFC 4475 §3.1.2.14): the URI parser refuses it.
-            do { uri = try SIPURI(parsing: Substring(u[uriStart..<gt])) } catch { throw fail("invalid URI: \(error.detail)") }
-            bracketed = true
-            i = u.index(after: gt)
-        } else {
+            if i < end, u[i] == UInt8(ascii: "<") {
+                // No whitespace inside the brackets (RFC 4475 §3.1.2.14): the URI parser refuses it.
+                var gt = i + 1
+                while gt < end, u[gt] != UInt8(ascii: ">") { gt += 1 }
+                guard gt < end else { throw fail("missing '>'") }
+                return (display, (i + 1)..<gt, true, gt + 1)
+            }
             // addr-spec without brackets: it cannot contain ',', ';' or '?' (RFC 3261 §20),
             // so a ';' starts the header parameters.
-            let s = i
-            while i < end, u[i] != UInt8(ascii: ";"), !SIPLexical.isWSP(u[i]) { i = u.index(after: i) }
-            let spec = u[s..<i]
-            if spec.contains(UInt8(ascii: "?")) || spec.contains(UInt8(ascii: ",")) {
+            let specStart = i
+            while i < end, u[i] != UInt8(ascii: ";"), !SIPLexical.isWSP(u[i]) { i += 1 }
+            for k in specStart..<i where u[k] == UInt8(ascii: "?") || u[k] == UInt8(ascii: ",") {
                 throw fail("a URI with '?' or ',' must be enclosed in <>")
             }
-            do { uri = try SIPURI(parsing: Substring(spec)) } catch { throw fail("invalid URI: \(error.detail)") }
-            bracketed = false
+            return (display, specStart..<i, false, i)
         }
-        parameters = try SIPParameters(parsing: Substring(u[i..<end]), kind: .header, location: location)
+        displayNameRaw = parts.display.map { text.utf8Slice($0.lowerBound, $0.upperBound) }
+        do { uri = try SIPURI(parsing: text.utf8Slice(parts.uri.lowerBound, parts.uri.upperBound)) } catch { throw fail("invalid URI: \(error.detail)") }
+        bracketed = parts.bracketed
+        parameters = try SIPParameters(parsing: text.utf8Slice(parts.parameters, text.utf8.count), kind: .header, location: location)
     }
 
     public init(parsing text: String, location: String = "name-addr") throws(SIPParseError) {
@@ -123,19 +125,28 @@ public struct SIPCSeq: Sendable, Hashable, CustomStringConvertible {
     public let method: Substring
 
     public init(parsing text: Substring) throws(SIPParseError) {
-        let t = text.trimmingWSP()
-        let u = t.utf8
-        var i = u.startIndex
-        while i < u.endIndex, SIPLexical.isDigit(u[i]) { i = u.index(after: i) }
-        guard let n = sipParseUInt(Substring(u[u.startIndex..<i]), max: UInt64(UInt32.max)) else {
+        // 1*DIGIT LWS Method
+        let parts = text.withUTF8Bytes { u -> (number: UInt64, method: Range<Int>)? in
+            let (start, end) = SIPBytes.trimWSP(u, 0, u.count)
+            var i = start
+            var number: UInt64 = 0
+            while i < end, SIPLexical.isDigit(u[i]) {
+                number = number &* 10 &+ UInt64(u[i] &- 0x30)
+                if number > UInt64(UInt32.max) { return nil }
+                i += 1
+            }
+            guard i > start else { return nil }
+            guard i < end, SIPLexical.isWSP(u[i]) else { return (number, 0..<0) }
+            let (methodStart, methodEnd) = SIPBytes.trimWSP(u, i, end)
+            for k in methodStart..<methodEnd where !SIPLexical.isToken(u[k]) { return (number, 0..<0) }
+            return (number, methodStart..<methodEnd)
+        }
+        guard let parts else {
             throw SIPParseError(.invalidHeaderValue, at: "CSeq", "sequence number missing or larger than 2**32-1")
         }
-        let m = Substring(u[i...]).trimmingWSP()
-        guard i < u.endIndex, SIPLexical.isWSP(u[i]), !m.isEmpty, m.utf8.allSatisfy(SIPLexical.isToken) else {
-            throw SIPParseError(.invalidHeaderValue, at: "CSeq", "missing or invalid method")
-        }
-        number = UInt32(n)
-        method = m
+        guard !parts.method.isEmpty else { throw SIPParseError(.invalidHeaderValue, at: "CSeq", "missing or invalid method") }
+        number = UInt32(parts.number)
+        method = text.utf8Slice(parts.method.lowerBound, parts.method.upperBound)
     }
 
     public init(number: UInt32, method: String) {

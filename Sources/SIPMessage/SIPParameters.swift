@@ -29,123 +29,163 @@ public struct SIPParameters: Sendable, Hashable, CustomStringConvertible {
         self.raw = raw
         self.kind = kind
         var failure: SIPParseError?
-        _ = Self.scan(raw, kind: kind) { _, _ in true } onError: { failure = SIPParseError(.invalidHeaderValue, at: location, $0) }
+        raw.withUTF8Bytes { bytes in
+            _ = Self.scan(bytes, kind: kind) { _, _ in true } onError: { failure = SIPParseError(.invalidHeaderValue, at: location, $0) }
+        }
         if let failure { throw failure }
     }
 
     public var isEmpty: Bool { raw.isEmpty }
     public var description: String { String(raw) }
 
-    /// Calls `body` with each (name, value) until it returns false.
+    /// Calls `body` with each parameter's name and value (nil when it has none), in order,
+    /// until it returns false.
     public func forEach(_ body: (Substring, Substring?) -> Bool) {
-        _ = Self.scan(raw, kind: kind, body) { _ in }
+        let raw = raw
+        raw.withUTF8Bytes { bytes in
+            _ = Self.scan(bytes, kind: kind, { name, value in
+                body(raw.utf8Slice(name.lowerBound, name.upperBound), value.map { raw.utf8Slice($0.lowerBound, $0.upperBound) })
+            }, onError: { _ in })
+        }
     }
 
-    /// True when a parameter of that name is present (with or without a value).
+    /// Calls `body` with the UTF-8 of ``raw`` and the offsets of each parameter's name and value
+    /// until it returns false (no Substring is made).
+    func forEachBytes(_ body: (UnsafeBufferPointer<UInt8>, Range<Int>, Range<Int>?) -> Bool) {
+        raw.withUTF8Bytes { bytes in
+            _ = Self.scan(bytes, kind: kind, { body(bytes, $0, $1) }, onError: { _ in })
+        }
+    }
+
+    /// Whether a parameter of that name (case-insensitive) is present.
     public func contains(_ name: String) -> Bool {
-        var found = false
-        forEach { n, _ in
-            if SIPLexical.equalsIgnoringCase(n.utf8, name.utf8) { found = true; return false }
-            return true
-        }
-        return found
+        find(name) != nil
     }
 
-    /// The value of the first parameter of that name; `nil` when absent or when it has no value.
+    /// The value of the first parameter of that name (case-insensitive); nil when absent or
+    /// when it has no value.
     public func value(_ name: String) -> Substring? {
-        var result: Substring?
-        forEach { n, v in
-            if SIPLexical.equalsIgnoringCase(n.utf8, name.utf8) { result = v; return false }
-            return true
-        }
-        return result
+        guard let value = find(name)?.value else { return nil }
+        return raw.utf8Slice(value.lowerBound, value.upperBound)
     }
 
-    /// All parameters as an array (for display and comparison, not for the hot path).
+    /// The offsets of the first parameter of that name and of its value, comparing bytes
+    /// (no Substring is made for the parameters passed over).
+    private func find(_ name: String) -> (name: Range<Int>, value: Range<Int>?)? {
+        var wanted = name
+        return wanted.withUTF8 { wanted in
+            raw.withUTF8Bytes { bytes in
+                var found: (name: Range<Int>, value: Range<Int>?)?
+                _ = Self.scan(bytes, kind: kind, { name, value in
+                    guard SIPBytes.equalsIgnoringCase(bytes, name, wanted) else { return true }
+                    found = (name, value)
+                    return false
+                }, onError: { _ in })
+                return found
+            }
+        }
+    }
+
     public var all: [(name: Substring, value: Substring?)] {
         var out: [(name: Substring, value: Substring?)] = []
         forEach { n, v in out.append((n, v)); return true }
         return out
     }
 
-    /// The one scanner: validates and yields. Returns false when the text is malformed.
+    /// Scans `;name[=value]` parameters, calling `body` with each name and value until it
+    /// returns false. Returns false (after calling `onError`) on malformed input.
     @discardableResult
     static func scan(
         _ raw: Substring, kind: Kind,
         _ body: (Substring, Substring?) -> Bool,
         onError: (String) -> Void
     ) -> Bool {
-        let u = raw.utf8
-        var i = u.startIndex
-        let end = u.endIndex
-        @inline(__always) func skipWSP() {
-            if kind == .header { while i < end, SIPLexical.isWSP(u[i]) { i = u.index(after: i) } }
+        raw.withUTF8Bytes { bytes in
+            scan(bytes, kind: kind, { name, value in
+                body(raw.utf8Slice(name.lowerBound, name.upperBound), value.map { raw.utf8Slice($0.lowerBound, $0.upperBound) })
+            }, onError: onError)
         }
+    }
+
+    /// ``scan(_:kind:_:onError:)`` over UTF-8 bytes, handing `body` the offsets of each name
+    /// and value.
+    static func scan(
+        _ u: UnsafeBufferPointer<UInt8>, kind: Kind,
+        _ body: (Range<Int>, Range<Int>?) -> Bool,
+        onError: (String) -> Void
+    ) -> Bool {
+        let end = u.count
+        let header = kind == .header
+        var i = 0
+        @inline(__always) func skipWSP() {
+            if header { while i < end, SIPLexical.isWSP(u[i]) { i += 1 } }
+        }
+        @inline(__always) func isURIParamByte(_ b: UInt8) -> Bool { SIPLexical.isURIParamChar(b) || b == UInt8(ascii: "%") }
         while true {
             skipWSP()
             if i == end { return true }
             guard u[i] == UInt8(ascii: ";") else { onError("expected ';' before a parameter"); return false }
-            i = u.index(after: i)
+            i += 1
             skipWSP()
             let nameStart = i
-            while i < end, kind == .uri ? (SIPLexical.isURIParamChar(u[i]) || u[i] == UInt8(ascii: "%")) : SIPLexical.isToken(u[i]) {
-                i = u.index(after: i)
+            if header {
+                while i < end, SIPLexical.isToken(u[i]) { i += 1 }
+            } else {
+                while i < end, isURIParamByte(u[i]) { i += 1 }
             }
             guard i > nameStart else { onError("empty parameter name"); return false }
-            let name = Substring(u[nameStart..<i])
+            let name = nameStart..<i
             skipWSP()
-            var value: Substring?
+            var value: Range<Int>?
             if i < end, u[i] == UInt8(ascii: "=") {
-                i = u.index(after: i)
+                i += 1
                 skipWSP()
                 let valueStart = i
-                if kind == .header, i < end, u[i] == UInt8(ascii: "\"") {
+                if header, i < end, u[i] == UInt8(ascii: "\"") {
                     guard let close = scanQuotedString(u, from: i) else { onError("unterminated quoted string"); return false }
                     i = close
-                } else if kind == .header, i < end, u[i] == UInt8(ascii: "[") {
+                } else if header, i < end, u[i] == UInt8(ascii: "[") {
                     // An IPv6 reference as a value (received=[2001:db8::9]).
                     while i < end, u[i] != UInt8(ascii: "]") {
                         guard SIPLexical.isHex(u[i]) || u[i] == UInt8(ascii: ":") || u[i] == UInt8(ascii: ".") || u[i] == UInt8(ascii: "[") else {
                             onError("invalid IPv6 reference in parameter value"); return false
                         }
-                        i = u.index(after: i)
+                        i += 1
                     }
                     guard i < end else { onError("unterminated IPv6 reference"); return false }
-                    i = u.index(after: i)
+                    i += 1
+                } else if header {
+                    // token / host (IPv6 without brackets)
+                    while i < end, SIPLexical.isToken(u[i]) || u[i] == UInt8(ascii: ":") { i += 1 }
                 } else {
-                    while i < end {
-                        let b = u[i]
-                        let ok = kind == .uri
-                            ? (SIPLexical.isURIParamChar(b) || b == UInt8(ascii: "%"))
-                            : (SIPLexical.isToken(b) || b == UInt8(ascii: ":"))  // token / host (IPv6 without brackets)
-                        if !ok { break }
-                        i = u.index(after: i)
-                    }
+                    while i < end, isURIParamByte(u[i]) { i += 1 }
                 }
-                guard i > valueStart else { onError("empty value for parameter '\(name.prefix(32))'"); return false }
-                value = Substring(u[valueStart..<i])
+                guard i > valueStart else {
+                    let shown = String(decoding: UnsafeBufferPointer(rebasing: u[name.lowerBound..<min(name.upperBound, name.lowerBound + 32)]), as: UTF8.self)
+                    onError("empty value for parameter '\(shown)'"); return false
+                }
+                value = valueStart..<i
             }
             if !body(name, value) { return true }
         }
     }
 }
 
-/// Given the index of an opening `"`, returns the index just past the closing `"`, honouring
-/// quoted-pair escapes; nil when unterminated or when a CR/LF appears inside.
-@usableFromInline
-func scanQuotedString(_ u: Substring.UTF8View, from open: Substring.UTF8View.Index) -> Substring.UTF8View.Index? {
-    var i = u.index(after: open)
-    while i < u.endIndex {
+/// The offset just past the quoted-string opening at `open`, or nil when it is not terminated
+/// on this line. A `\` escapes the next byte (but never CR or LF).
+func scanQuotedString(_ u: UnsafeBufferPointer<UInt8>, from open: Int) -> Int? {
+    var i = open + 1
+    while i < u.count {
         let b = u[i]
         if b == UInt8(ascii: "\\") {
-            i = u.index(after: i)
-            guard i < u.endIndex, u[i] != 0x0D, u[i] != 0x0A else { return nil }
+            i += 1
+            guard i < u.count, u[i] != 0x0D, u[i] != 0x0A else { return nil }
         } else if b == UInt8(ascii: "\"") {
-            return u.index(after: i)
+            return i + 1
         } else if b == 0x0D || b == 0x0A {
             return nil
         }
-        i = u.index(after: i)
+        i += 1
     }
     return nil
 }

@@ -92,94 +92,105 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     private static func parseSIP(_ rest: Substring) throws(SIPParseError)
         -> (Substring?, Substring?, Substring, Int?, SIPParameters, Substring?)
     {
-        let u = rest.utf8
-        var user: Substring?
-        var password: Substring?
-        var hostStart = u.startIndex
-        // '@' can appear in neither host, parameters nor headers, so the first one ends userinfo.
-        if let at = u.firstIndex(of: UInt8(ascii: "@")) {
-            let userinfo = u[u.startIndex..<at]
-            let colon = userinfo.firstIndex(of: UInt8(ascii: ":"))
-            let userEnd = colon ?? at
-            let userPart = u[u.startIndex..<userEnd]
-            guard !userPart.isEmpty else { throw error("empty user part before '@'") }
-            guard validEscaped(userPart, SIPLexical.isUserChar) else { throw error("invalid character in user part") }
-            user = Substring(userPart)
-            if let colon {
-                let pw = u[u.index(after: colon)..<at]
-                guard validEscaped(pw, SIPLexical.isPasswordChar) else { throw error("invalid character in password") }
-                password = Substring(pw)
-            }
-            hostStart = u.index(after: at)
+        // Offsets found over the bytes; Substrings of `rest` are made once at the end.
+        struct Parts {
+            var user: Range<Int>?, password: Range<Int>?, host = 0..<0
+            var port: Int?
+            var parameters = 0..<0
+            var headers: Range<Int>?
         }
-        var i = hostStart
-        let end = u.endIndex
-        guard i < end else { throw error("missing host") }
-        if u[i] == UInt8(ascii: "[") {
-            // IPv6reference; RFC 5118 §4.10: tolerate the RFC 3261 ABNF's three-colon form.
-            i = u.index(after: i)
-            let addrStart = i
-            while i < end, SIPLexical.isHex(u[i]) || u[i] == UInt8(ascii: ":") || u[i] == UInt8(ascii: ".") { i = u.index(after: i) }
-            guard i < end, u[i] == UInt8(ascii: "]"), i > addrStart,
-                  u[addrStart..<i].contains(UInt8(ascii: ":")) else { throw error("invalid IPv6 reference") }
-            i = u.index(after: i)
-        } else {
-            while i < end, SIPLexical.isHostnameChar(u[i]) { i = u.index(after: i) }
-            guard i > hostStart else { throw error("missing or invalid host") }
-            // A host name's last label must not be empty unless the name ends in one dot, and
-            // labels cannot start or end with '-'.
-            let h = u[hostStart..<i]
-            if h.first == UInt8(ascii: "-") || h.first == UInt8(ascii: ".") { throw error("invalid host name") }
-        }
-        let host = Substring(u[hostStart..<i])
-        var port: Int?
-        if i < end, u[i] == UInt8(ascii: ":") {
-            i = u.index(after: i)
-            var value = 0
-            var digits = 0
-            while i < end, SIPLexical.isDigit(u[i]) {
-                value = value * 10 + Int(u[i] - 0x30)
-                digits += 1
-                guard digits <= 5 else { throw error("port too long") }
-                i = u.index(after: i)
-            }
-            guard digits > 0, value <= 65535 else { throw error("invalid port") }
-            port = value
-        }
-        let paramsStart = i
-        while i < end, u[i] != UInt8(ascii: "?") { i = u.index(after: i) }
-        let params = try SIPParameters(parsing: Substring(u[paramsStart..<i]), kind: .uri, location: "URI")
-        var headers: Substring?
-        if i < end {
-            let hs = u.index(after: i)
-            let h = u[hs..<end]
-            // hname "=" hvalue *( "&" hname "=" hvalue )
-            for pair in h.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
-                guard let eq = pair.firstIndex(of: UInt8(ascii: "=")), eq > pair.startIndex,
-                      validEscaped(pair[pair.startIndex..<eq], SIPLexical.isURIHeaderChar),
-                      validEscaped(pair[pair.index(after: eq)...], SIPLexical.isURIHeaderChar) else {
-                    throw error("invalid URI header")
+        let parts = try rest.withUTF8Bytes { u throws(SIPParseError) -> Parts in
+            let end = u.count
+            var parts = Parts()
+            var hostStart = 0
+            // '@' can appear in neither host, parameters nor headers, so the first one ends userinfo.
+            var at = 0
+            while at < end, u[at] != UInt8(ascii: "@") { at += 1 }
+            if at < end {
+                var colon = 0
+                while colon < at, u[colon] != UInt8(ascii: ":") { colon += 1 }
+                guard colon > 0 else { throw error("empty user part before '@'") }
+                guard validEscaped(u, 0..<colon, SIPLexical.isUserChar) else { throw error("invalid character in user part") }
+                parts.user = 0..<colon
+                if colon < at {
+                    guard validEscaped(u, (colon + 1)..<at, SIPLexical.isPasswordChar) else { throw error("invalid character in password") }
+                    parts.password = (colon + 1)..<at
                 }
+                hostStart = at + 1
             }
-            headers = Substring(h)
+            var i = hostStart
+            guard i < end else { throw error("missing host") }
+            if u[i] == UInt8(ascii: "[") {
+                // IPv6reference; RFC 5118 §4.10: tolerate the RFC 3261 ABNF's three-colon form.
+                i += 1
+                let addrStart = i
+                var sawColon = false
+                while i < end, SIPLexical.isHex(u[i]) || u[i] == UInt8(ascii: ":") || u[i] == UInt8(ascii: ".") {
+                    if u[i] == UInt8(ascii: ":") { sawColon = true }
+                    i += 1
+                }
+                guard i < end, u[i] == UInt8(ascii: "]"), i > addrStart, sawColon else { throw error("invalid IPv6 reference") }
+                i += 1
+            } else {
+                while i < end, SIPLexical.isHostnameChar(u[i]) { i += 1 }
+                guard i > hostStart else { throw error("missing or invalid host") }
+                // Labels cannot start with '-' or '.'.
+                if u[hostStart] == UInt8(ascii: "-") || u[hostStart] == UInt8(ascii: ".") { throw error("invalid host name") }
+            }
+            parts.host = hostStart..<i
+            if i < end, u[i] == UInt8(ascii: ":") {
+                i += 1
+                var value = 0
+                var digits = 0
+                while i < end, SIPLexical.isDigit(u[i]) {
+                    value = value * 10 + Int(u[i] - 0x30)
+                    digits += 1
+                    guard digits <= 5 else { throw error("port too long") }
+                    i += 1
+                }
+                guard digits > 0, value <= 65535 else { throw error("invalid port") }
+                parts.port = value
+            }
+            let paramsStart = i
+            while i < end, u[i] != UInt8(ascii: "?") { i += 1 }
+            parts.parameters = paramsStart..<i
+            if i < end {
+                // hname "=" hvalue *( "&" hname "=" hvalue )
+                var pairStart = i + 1
+                while true {
+                    var pairEnd = pairStart
+                    while pairEnd < end, u[pairEnd] != UInt8(ascii: "&") { pairEnd += 1 }
+                    var eq = pairStart
+                    while eq < pairEnd, u[eq] != UInt8(ascii: "=") { eq += 1 }
+                    guard eq < pairEnd, eq > pairStart,
+                          validEscaped(u, pairStart..<eq, SIPLexical.isURIHeaderChar),
+                          validEscaped(u, (eq + 1)..<pairEnd, SIPLexical.isURIHeaderChar) else {
+                        throw error("invalid URI header")
+                    }
+                    if pairEnd == end { break }
+                    pairStart = pairEnd + 1
+                }
+                parts.headers = (i + 1)..<end
+            }
+            return parts
         }
-        return (user, password, host, port, params, headers)
+        func slice(_ range: Range<Int>) -> Substring { rest.utf8Slice(range.lowerBound, range.upperBound) }
+        let params = try SIPParameters(parsing: slice(parts.parameters), kind: .uri, location: "URI")
+        return (parts.user.map(slice), parts.password.map(slice), slice(parts.host), parts.port, params, parts.headers.map(slice))
     }
 
-    private static func validEscaped(_ bytes: Substring.UTF8View, _ allowed: (UInt8) -> Bool) -> Bool {
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
+    /// Whether `bytes[range]` is made of `allowed` bytes and `%HH` escapes only.
+    private static func validEscaped(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ allowed: (UInt8) -> Bool) -> Bool {
+        var i = range.lowerBound
+        while i < range.upperBound {
             let b = bytes[i]
             if b == UInt8(ascii: "%") {
-                let h1 = bytes.index(after: i)
-                guard h1 < bytes.endIndex, SIPLexical.isHex(bytes[h1]) else { return false }
-                let h2 = bytes.index(after: h1)
-                guard h2 < bytes.endIndex, SIPLexical.isHex(bytes[h2]) else { return false }
-                i = bytes.index(after: h2)
+                guard i + 2 < range.upperBound, SIPLexical.isHex(bytes[i + 1]), SIPLexical.isHex(bytes[i + 2]) else { return false }
+                i += 3
                 continue
             }
             guard allowed(b) else { return false }
-            i = bytes.index(after: i)
+            i += 1
         }
         return true
     }

@@ -20,66 +20,100 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: Substring) throws(SIPParseError) {
         let location = "Via"
         raw = text
-        let u = text.utf8
-        var i = u.startIndex
-        let end = u.endIndex
-        func skipWSP() { while i < end, SIPLexical.isWSP(u[i]) { i = u.index(after: i) } }
-        func token() -> Substring {
-            let s = i
-            while i < end, SIPLexical.isToken(u[i]) { i = u.index(after: i) }
-            return Substring(u[s..<i])
-        }
         func fail(_ d: String) -> SIPParseError { SIPParseError(.invalidHeaderValue, at: location, d) }
-        // sent-protocol = protocol-name SLASH protocol-version SLASH transport (LWS allowed around '/').
-        skipWSP()
-        protocolName = token(); skipWSP()
-        guard !protocolName.isEmpty, i < end, u[i] == UInt8(ascii: "/") else { throw fail("malformed sent-protocol") }
-        i = u.index(after: i); skipWSP()
-        protocolVersion = token(); skipWSP()
-        guard !protocolVersion.isEmpty, i < end, u[i] == UInt8(ascii: "/") else { throw fail("malformed sent-protocol") }
-        i = u.index(after: i); skipWSP()
-        transport = token()
-        guard !transport.isEmpty, i < end, SIPLexical.isWSP(u[i]) else { throw fail("malformed sent-protocol") }
-        skipWSP()
-        // sent-by = host [ COLON port ]
-        let hostStart = i
-        if i < end, u[i] == UInt8(ascii: "[") {
-            while i < end, u[i] != UInt8(ascii: "]") {
-                guard u[i] == UInt8(ascii: "[") || SIPLexical.isHex(u[i]) || u[i] == UInt8(ascii: ":") || u[i] == UInt8(ascii: ".") else {
-                    throw fail("invalid IPv6 reference in sent-by")
+        // Offsets of each part, found over the bytes; Substrings are made once at the end.
+        struct Parts {
+            var protocolName = 0..<0, protocolVersion = 0..<0, transport = 0..<0, host = 0..<0
+            var port: Int?
+            var parameters = 0
+        }
+        let parts = try text.withUTF8Bytes { u throws(SIPParseError) -> Parts in
+            let end = u.count
+            var i = 0
+            var parts = Parts()
+            func skipWSP() { while i < end, SIPLexical.isWSP(u[i]) { i += 1 } }
+            func token() -> Range<Int> {
+                let start = i
+                while i < end, SIPLexical.isToken(u[i]) { i += 1 }
+                return start..<i
+            }
+            // sent-protocol = protocol-name SLASH protocol-version SLASH transport (LWS allowed around '/').
+            skipWSP()
+            parts.protocolName = token(); skipWSP()
+            guard !parts.protocolName.isEmpty, i < end, u[i] == UInt8(ascii: "/") else { throw fail("malformed sent-protocol") }
+            i += 1; skipWSP()
+            parts.protocolVersion = token(); skipWSP()
+            guard !parts.protocolVersion.isEmpty, i < end, u[i] == UInt8(ascii: "/") else { throw fail("malformed sent-protocol") }
+            i += 1; skipWSP()
+            parts.transport = token()
+            guard !parts.transport.isEmpty, i < end, SIPLexical.isWSP(u[i]) else { throw fail("malformed sent-protocol") }
+            skipWSP()
+            // sent-by = host [ COLON port ]
+            let hostStart = i
+            if i < end, u[i] == UInt8(ascii: "[") {
+                while i < end, u[i] != UInt8(ascii: "]") {
+                    guard u[i] == UInt8(ascii: "[") || SIPLexical.isHex(u[i]) || u[i] == UInt8(ascii: ":") || u[i] == UInt8(ascii: ".") else {
+                        throw fail("invalid IPv6 reference in sent-by")
+                    }
+                    i += 1
                 }
-                i = u.index(after: i)
+                guard i < end else { throw fail("unterminated IPv6 reference in sent-by") }
+                i += 1
+            } else {
+                while i < end, SIPLexical.isHostnameChar(u[i]) { i += 1 }
             }
-            guard i < end else { throw fail("unterminated IPv6 reference in sent-by") }
-            i = u.index(after: i)
-        } else {
-            while i < end, SIPLexical.isHostnameChar(u[i]) { i = u.index(after: i) }
-        }
-        guard i > hostStart else { throw fail("missing sent-by host") }
-        host = Substring(u[hostStart..<i])
-        skipWSP()
-        var port: Int?
-        if i < end, u[i] == UInt8(ascii: ":") {
-            i = u.index(after: i); skipWSP()
-            var value = 0, digits = 0
-            while i < end, SIPLexical.isDigit(u[i]) {
-                value = value * 10 + Int(u[i] - 0x30); digits += 1
-                guard digits <= 5 else { throw fail("port too long") }
-                i = u.index(after: i)
+            guard i > hostStart else { throw fail("missing sent-by host") }
+            parts.host = hostStart..<i
+            skipWSP()
+            if i < end, u[i] == UInt8(ascii: ":") {
+                i += 1; skipWSP()
+                var value = 0, digits = 0
+                while i < end, SIPLexical.isDigit(u[i]) {
+                    value = value * 10 + Int(u[i] - 0x30); digits += 1
+                    guard digits <= 5 else { throw fail("port too long") }
+                    i += 1
+                }
+                guard digits > 0, value <= 65535 else { throw fail("invalid port") }
+                parts.port = value
             }
-            guard digits > 0, value <= 65535 else { throw fail("invalid port") }
-            port = value
+            parts.parameters = i
+            return parts
         }
-        self.port = port
-        parameters = try SIPParameters(parsing: Substring(u[i..<end]), kind: .header, location: location)
-        // Check the parameters whose values have a defined range (RFC 3261 §20.42, RFC 3581).
-        if let ttl = parameters.value("ttl") {
-            guard let v = sipParseUInt(ttl, max: 255) else { throw fail("ttl out of range") }
-            _ = v
+        protocolName = text.utf8Slice(parts.protocolName.lowerBound, parts.protocolName.upperBound)
+        protocolVersion = text.utf8Slice(parts.protocolVersion.lowerBound, parts.protocolVersion.upperBound)
+        transport = text.utf8Slice(parts.transport.lowerBound, parts.transport.upperBound)
+        host = text.utf8Slice(parts.host.lowerBound, parts.host.upperBound)
+        port = parts.port
+        let parameters = try SIPParameters(parsing: text.utf8Slice(parts.parameters, text.utf8.count), kind: .header, location: location)
+        self.parameters = parameters
+        // Check the parameters whose values have a defined range (RFC 3261 §20.42, RFC 3581),
+        // in the same pass.
+        var failure: SIPParseError?
+        parameters.forEachBytes { bytes, name, value in
+            guard name.count == 3 || name.count == 5, let value else { return true }
+            let range = UnsafeBufferPointer(rebasing: bytes[value])
+            if SIPBytes.equalsIgnoringCase(bytes, name, Self.ttlName), !Self.isUInt(range, max: 255) {
+                failure = fail("ttl out of range")
+            } else if SIPBytes.equalsIgnoringCase(bytes, name, Self.rportName), !Self.isUInt(range, max: 65535) {
+                failure = fail("invalid rport")
+            }
+            return failure == nil
         }
-        if let rp = parameters.value("rport") {
-            guard sipParseUInt(rp, max: 65535) != nil else { throw fail("invalid rport") }
+        if let failure { throw failure }
+    }
+
+    private static var ttlName: UnsafeBufferPointer<UInt8> { StaticString("ttl").utf8Buffer }
+    private static var rportName: UnsafeBufferPointer<UInt8> { StaticString("rport").utf8Buffer }
+
+    private static func isUInt(_ digits: UnsafeBufferPointer<UInt8>, max: UInt64) -> Bool {
+        guard !digits.isEmpty else { return false }
+        var value: UInt64 = 0
+        for byte in digits {
+            guard SIPLexical.isDigit(byte) else { return false }
+            value = value &* 10 &+ UInt64(byte &- 0x30)
+            if value > max { return false }
         }
+        return true
     }
 
     public init(parsing text: String) throws(SIPParseError) { try self.init(parsing: Substring(text)) }
