@@ -204,71 +204,75 @@ extension SIPMessage {
 
     static func parseStartLine(_ line: Substring) throws(SIPParseError) -> StartLine {
         // Exactly one SP between elements (RFC 3261 §7.1; RFC 4475 §3.1.2.9, §3.1.2.10).
-        let u = line.utf8
-        guard let sp1 = u.firstIndex(of: 0x20) else {
-            throw SIPParseError(.invalidStartLine, at: "start line", "no SP separating its elements")
+        enum Shape {
+            case status(version: Int, code: Int, reason: Int?)
+            case request(method: Int, uri: Range<Int>)
         }
-        let first = Substring(u[u.startIndex..<sp1])
-        let afterFirst = u.index(after: sp1)
-        if first.utf8.count >= 4, Substring(first.utf8.prefix(4)).equalsLowercase("sip/") {
-            // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-            try checkVersion(first, location: "Status-Line")
-            var i = afterFirst
-            var code = 0, digits = 0
-            while i < u.endIndex, SIPLexical.isDigit(u[i]) {
-                code = code * 10 + Int(u[i] - 0x30); digits += 1
-                guard digits <= 3 else { throw SIPParseError(.invalidStatusCode, at: "Status-Line", "status code must be three digits") }
-                i = u.index(after: i)
-            }
-            guard digits == 3, code >= 100 else { throw SIPParseError(.invalidStatusCode, at: "Status-Line", "status code must be three digits, 100-699") }
-            var reason: Substring = ""
-            if i < u.endIndex {
+        let shape = try line.withUTF8Bytes { u throws(SIPParseError) -> Shape in
+            let end = u.count
+            var sp1 = 0
+            while sp1 < end, u[sp1] != 0x20 { sp1 += 1 }
+            guard sp1 < end else { throw SIPParseError(.invalidStartLine, at: "start line", "no SP separating its elements") }
+            if sp1 >= 4, SIPBytes.equalsLowercase(u, 0, 4, StaticString("sip/").utf8Buffer) {
+                // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+                guard isValidVersion(u, 0, sp1) else { throw SIPParseError(.invalidVersion, at: "Status-Line", "malformed SIP-Version") }
+                var i = sp1 + 1
+                var code = 0, digits = 0
+                while i < end, SIPLexical.isDigit(u[i]) {
+                    code = code * 10 + Int(u[i] - 0x30); digits += 1
+                    guard digits <= 3 else { throw SIPParseError(.invalidStatusCode, at: "Status-Line", "status code must be three digits") }
+                    i += 1
+                }
+                guard digits == 3, code >= 100 else { throw SIPParseError(.invalidStatusCode, at: "Status-Line", "status code must be three digits, 100-699") }
+                guard i < end else { return .status(version: sp1, code: code, reason: nil) }
                 guard u[i] == 0x20 else { throw SIPParseError(.invalidStatusCode, at: "Status-Line", "status code must be followed by SP") }
-                reason = Substring(u[u.index(after: i)..<u.endIndex])
-                for b in reason.utf8 where b < 0x20 && b != 0x09 || b == 0x7F {
+                for k in (i + 1)..<end where u[k] < 0x20 && u[k] != 0x09 || u[k] == 0x7F {
                     throw SIPParseError(.invalidStartLine, at: "Reason-Phrase", "control character")
                 }
+                return .status(version: sp1, code: code, reason: i + 1)
             }
-            return .response(SIPStatusLine(version: first, code: code, reason: reason))
+            // Request-Line = Method SP Request-URI SP SIP-Version
+            guard sp1 > 0, (0..<sp1).allSatisfy({ SIPLexical.isToken(u[$0]) }) else {
+                throw SIPParseError(.invalidMethod, at: "Request-Line", "method is not a token")
+            }
+            var sp2 = sp1 + 1
+            while sp2 < end, u[sp2] != 0x20 { sp2 += 1 }
+            guard sp2 < end else { throw SIPParseError(.invalidStartLine, at: "Request-Line", "missing SIP-Version") }
+            guard sp2 > sp1 + 1, sp2 + 1 < end, !((sp2 + 1)..<end).contains(where: { u[$0] == 0x20 }) else {
+                throw SIPParseError(.invalidStartLine, at: "Request-Line", "elements must be separated by exactly one SP")
+            }
+            guard isValidVersion(u, sp2 + 1, end) else { throw SIPParseError(.invalidVersion, at: "Request-Line", "malformed SIP-Version") }
+            return .request(method: sp1, uri: (sp1 + 1)..<sp2)
         }
-        // Request-Line = Method SP Request-URI SP SIP-Version
-        guard !first.isEmpty, first.utf8.allSatisfy(SIPLexical.isToken) else {
-            throw SIPParseError(.invalidMethod, at: "Request-Line", "method is not a token")
+        let count = line.utf8.count
+        switch shape {
+        case .status(let versionEnd, let code, let reasonStart):
+            let version = line.utf8Slice(0, versionEnd)
+            let reason = reasonStart.map { line.utf8Slice($0, count) } ?? ""
+            return .response(SIPStatusLine(version: version, code: code, reason: reason))
+        case .request(let methodEnd, let uriRange):
+            let version = line.utf8Slice(uriRange.upperBound + 1, count)
+            let uri: SIPURI
+            do { uri = try SIPURI(parsing: line.utf8Slice(uriRange.lowerBound, uriRange.upperBound)) } catch {
+                throw SIPParseError(.invalidRequestURI, at: "Request-URI", error.detail)
+            }
+            // Headers are not allowed in a Request-URI (RFC 3261 §19.1.1, RFC 4475 §3.1.2.11).
+            if uri.headers != nil {
+                throw SIPParseError(.invalidRequestURI, at: "Request-URI", "headers are not allowed in a Request-URI")
+            }
+            return .request(SIPRequestLine(method: line.utf8Slice(0, methodEnd), uri: uri, version: version))
         }
-        guard let sp2 = u[afterFirst...].firstIndex(of: 0x20) else {
-            throw SIPParseError(.invalidStartLine, at: "Request-Line", "missing SIP-Version")
-        }
-        let uriText = Substring(u[afterFirst..<sp2])
-        let version = Substring(u[u.index(after: sp2)..<u.endIndex])
-        guard !uriText.isEmpty, !version.isEmpty, !version.utf8.contains(0x20) else {
-            throw SIPParseError(.invalidStartLine, at: "Request-Line", "elements must be separated by exactly one SP")
-        }
-        try checkVersion(version, location: "Request-Line")
-        let uri: SIPURI
-        do { uri = try SIPURI(parsing: uriText) } catch {
-            throw SIPParseError(.invalidRequestURI, at: "Request-URI", error.detail)
-        }
-        // Headers are not allowed in a Request-URI (RFC 3261 §19.1.1, RFC 4475 §3.1.2.11).
-        if uri.headers != nil {
-            throw SIPParseError(.invalidRequestURI, at: "Request-URI", "headers are not allowed in a Request-URI")
-        }
-        return .request(SIPRequestLine(method: first, uri: uri, version: version))
     }
 
     /// SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (an unknown version parses; the edge answers 505).
-    static func checkVersion(_ v: Substring, location: String) throws(SIPParseError) {
-        let u = Array(v.utf8)
-        guard u.count >= 7, Substring(v.utf8.prefix(4)).equalsLowercase("sip/") else {
-            throw SIPParseError(.invalidVersion, at: location, "malformed SIP-Version")
-        }
-        let rest = u[4...]
-        guard let dot = rest.firstIndex(of: UInt8(ascii: ".")), dot > rest.startIndex, dot < rest.endIndex - 1,
-              rest[rest.startIndex..<dot].allSatisfy(SIPLexical.isDigit),
-              rest[(dot + 1)...].allSatisfy(SIPLexical.isDigit), rest.count <= 12 else {
-            throw SIPParseError(.invalidVersion, at: location, "malformed SIP-Version")
-        }
+    private static func isValidVersion(_ u: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        let count = end - start
+        guard count >= 7, count <= 16, SIPBytes.equalsLowercase(u, start, 4, StaticString("sip/").utf8Buffer) else { return false }
+        var dot = start + 4
+        while dot < end, u[dot] != UInt8(ascii: ".") { dot += 1 }
+        guard dot > start + 4, dot < end - 1 else { return false }
+        return ((start + 4)..<dot).allSatisfy { SIPLexical.isDigit(u[$0]) } && ((dot + 1)..<end).allSatisfy { SIPLexical.isDigit(u[$0]) }
     }
-
 }
 
 extension SIPMessageViews {
@@ -290,8 +294,14 @@ extension SIPMessageViews {
             }
         case .callID:
             // callid = word [ "@" word ]
-            guard !value.isEmpty, value.utf8.allSatisfy({ SIPLexical.isWord($0) || $0 == UInt8(ascii: "@") }),
-                  value.utf8.count(where: { $0 == UInt8(ascii: "@") }) <= 1 else { throw fail("invalid Call-ID") }
+            let valid = value.withUTF8Bytes { u -> Bool in
+                var ats = 0
+                for b in u {
+                    if b == UInt8(ascii: "@") { ats += 1 } else if !SIPLexical.isWord(b) { return false }
+                }
+                return !u.isEmpty && ats <= 1
+            }
+            guard valid else { throw fail("invalid Call-ID") }
             if callID == nil { callID = value } else { repeatedSingletons.insert(.callID) }
         case .cseq:
             let c = try SIPCSeq(parsing: value)

@@ -35,22 +35,28 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     /// Parses a URI. `sip`/`sips` follow the RFC 3261 grammar strictly (no whitespace, valid
     /// host and port, `paramchar` in parameters); other schemes only need a scheme and content.
     public init(parsing text: Substring) throws(SIPParseError) {
-        let u = text.utf8
         raw = text
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-        var i = u.startIndex
-        guard i < u.endIndex, SIPLexical.isAlpha(u[i]) else { throw Self.error("URI must start with a scheme") }
-        while i < u.endIndex, SIPLexical.isAlphanum(u[i]) || u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: ".") {
-            i = u.index(after: i)
+        enum Known { case sip, sips, tel, other }
+        let (colon, known) = try text.withUTF8Bytes { u throws(SIPParseError) -> (Int, Known) in
+            var i = 0
+            guard i < u.count, SIPLexical.isAlpha(u[i]) else { throw Self.error("URI must start with a scheme") }
+            while i < u.count, SIPLexical.isAlphanum(u[i]) || u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: ".") {
+                i += 1
+            }
+            guard i < u.count, u[i] == UInt8(ascii: ":") else { throw Self.error("URI scheme must be followed by ':'") }
+            if SIPBytes.equalsLowercase(u, 0, i, StaticString("sip").utf8Buffer) { return (i, .sip) }
+            if SIPBytes.equalsLowercase(u, 0, i, StaticString("sips").utf8Buffer) { return (i, .sips) }
+            if SIPBytes.equalsLowercase(u, 0, i, StaticString("tel").utf8Buffer) { return (i, .tel) }
+            return (i, .other)
         }
-        guard i < u.endIndex, u[i] == UInt8(ascii: ":") else { throw Self.error("URI scheme must be followed by ':'") }
-        let schemeText = Substring(u[u.startIndex..<i])
-        let rest = Substring(u[u.index(after: i)...])
-        if schemeText.equalsLowercase("sip") || schemeText.equalsLowercase("sips") {
-            scheme = schemeText.utf8.count == 3 ? .sip : .sips
+        let schemeText = text.utf8Slice(0, colon)
+        let rest = text.utf8Slice(colon + 1, text.utf8.count)
+        if known == .sip || known == .sips {
+            scheme = known == .sip ? .sip : .sips
             let parts = try Self.parseSIP(rest)
             (user, password, host, port, parameters, headers) = parts
-        } else if schemeText.equalsLowercase("tel") {
+        } else if known == .tel {
             scheme = .tel
             // telephone-subscriber *par: the number runs to the first ';'.
             let ru = rest.utf8

@@ -148,13 +148,14 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
 /// Parses 1*DIGIT (leading zeros allowed) no larger than `max`; nil when empty, non-digit, or too large.
 @usableFromInline
 func sipParseUInt(_ s: Substring, max: UInt64) -> UInt64? {
-    let u = s.utf8
-    guard !u.isEmpty else { return nil }
-    var v: UInt64 = 0
-    for b in u {
-        guard SIPLexical.isDigit(b) else { return nil }
-        v = v &* 10 &+ UInt64(b - 0x30)
-        if v > max { return nil }
+    s.withUTF8Bytes { u -> UInt64? in
+        guard !u.isEmpty else { return nil }
+        var v: UInt64 = 0
+        for b in u {
+            guard SIPLexical.isDigit(b) else { return nil }
+            v = v &* 10 &+ UInt64(b - 0x30)
+            if v > max { return nil }
+        }
+        return v
     }
-    return v
 }
