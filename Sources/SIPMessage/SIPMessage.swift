@@ -134,9 +134,16 @@ public struct SIPMessage: Sendable {
 
     /// Appends a header; known headers are validated and the typed view updated.
     public mutating func append(_ header: SIPHeader) throws(SIPParseError) {
-        var views = viewBox.views
-        try views.index(header)
-        viewBox = SIPMessageViewBox(views)
+        switch header.name.known {
+        case .via?, .from?, .to?, .callID?, .cseq?, .maxForwards?, .expires?, .contact?, .route?, .recordRoute?, .contentLength?:
+            var views = viewBox.views
+            try views.index(header)
+            viewBox = SIPMessageViewBox(views)
+        default:
+            // No typed view to update (Server, Date, WWW-Authenticate …): validate only.
+            var scratch = SIPMessageViews()
+            try scratch.index(header)
+        }
         headers.append(header)
     }
 

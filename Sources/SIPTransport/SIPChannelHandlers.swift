@@ -14,15 +14,24 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     typealias OutboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
+    private struct Datagram: Sendable {
+        var bytes: [UInt8]
+        var source: SocketAddress
+        var local: SocketAddress?
+    }
+
     private let handler: any SIPMessageHandler
     private let logger: Logger
     private var localAddress: SocketAddress?
-    /// Event loops that parse and handle datagrams in turn. One busy peer (a trunk's SBC, a
-    /// load generator) sends from one address and port, so SO_REUSEPORT puts all of its
-    /// traffic on one socket and one loop; handing the work round-robin to every loop uses
-    /// all cores while the socket's own loop only reads and writes.
+    /// Event loops that share the work of a read burst. One busy peer (a trunk's SBC, a load
+    /// generator) sends from one address and port, so SO_REUSEPORT puts all of its traffic on
+    /// one socket and one loop. When a read finds several datagrams waiting, that loop is
+    /// falling behind: the burst is dealt out over every loop, one hand-off per loop and
+    /// burst. A datagram that arrives alone is handled where it arrived (a hand-off costs a
+    /// cross-thread wake-up, more than it saves at low load).
     private let workers: [any EventLoop]
-    private var nextWorker = 0
+    /// The datagrams of the current read burst, handled at its end.
+    private var burst: [Datagram] = []
     /// Between the first `channelRead` of a read burst and its `channelReadComplete`.
     private var inReadBurst = false
     private var flushHeld = false
@@ -50,19 +59,32 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
             local = destination
             local?.port = localAddress?.port
         }
-        let (handler, logger, channel, source, local2) = (self.handler, self.logger, context.channel, envelope.remoteAddress, local)
-        if workers.count > 1 {
-            let worker = workers[nextWorker]
-            nextWorker = (nextWorker + 1) % workers.count
-            if worker !== context.eventLoop {
-                worker.execute { Self.process(bytes, source: source, local: local2, channel: channel, handler: handler, logger: logger) }
-                return
-            }
-        }
-        Self.process(bytes, source: source, local: local, channel: channel, handler: handler, logger: logger)
+        burst.append(Datagram(bytes: bytes, source: envelope.remoteAddress, local: local))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        let datagrams = burst
+        burst.removeAll(keepingCapacity: true)
+        let (handler, logger, channel) = (self.handler, self.logger, context.channel)
+        if datagrams.count > 1, workers.count > 1 {
+            // Deal the burst out: datagram i to loop i mod n; each other loop gets its share in
+            // one task, this loop handles its own share now.
+            var shares = [[Datagram]](repeating: [], count: workers.count)
+            for (index, datagram) in datagrams.enumerated() { shares[index % workers.count].append(datagram) }
+            var own: [Datagram] = []
+            for (worker, share) in zip(workers, shares) where !share.isEmpty {
+                if worker === context.eventLoop {
+                    own = share
+                } else {
+                    worker.execute {
+                        for d in share { Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger) }
+                    }
+                }
+            }
+            for d in own { Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger) }
+        } else {
+            for d in datagrams { Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger) }
+        }
         inReadBurst = false
         if flushHeld {
             flushHeld = false

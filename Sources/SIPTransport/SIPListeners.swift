@@ -24,7 +24,7 @@ public struct SIPTransportConfiguration: Sendable {
     /// UDP sockets per UDP listener, all bound to the same address with SO_REUSEPORT so the
     /// kernel spreads datagrams over them; nil means one per event loop (one per core).
     public var udpSocketsPerListener: Int?
-    /// Parse and handle datagrams on every event loop in turn, not only on the loop of the
+    /// Deal the datagrams of a read burst out over every event loop, not only the loop of the
     /// socket they arrived on (see ``SIPDatagramHandler``).
     public var spreadDatagramsOverLoops = true
     /// The server certificate and key for `tls:` listeners (RFC 3261 §26.3.1).

@@ -132,11 +132,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ArgumentParser.ValidationError("\(error)")
         }
         var transportConfiguration = SIPTransportConfiguration(addresses: addresses)
-        // A datagram is handled on the loop of the socket it arrived on (one UDP socket per loop,
-        // SO_REUSEPORT spreading peers over them). Handing datagrams round-robin to the other
-        // loops cost a cross-thread wake-up per message: ~10 % more CPU per REGISTER flow in the
-        // issue 8 measurements, for no gain on 2 cores.
-        transportConfiguration.spreadDatagramsOverLoops = false
+        // One UDP socket per loop, SO_REUSEPORT spreading peers over them; a read burst from one
+        // busy peer (which SO_REUSEPORT keeps on one socket) is dealt out over every loop (see
+        // SIPDatagramHandler). Handing off every datagram instead cost ~10 % more CPU per flow.
+        transportConfiguration.spreadDatagramsOverLoops = true
         if addresses.contains(where: { $0.transport == .tls }) {
             guard let certPath = setting(tlsCert, "TLS_CERT"), let keyPath = setting(tlsKey, "TLS_KEY") else {
                 throw ArgumentParser.ValidationError("a tls: listener needs --tls-cert and --tls-key")

@@ -19,6 +19,8 @@ final class RecordingHandler: SIPMessageHandler {
         var transport: SIPTransportProtocol
         var source: SocketAddress
         var local: SocketAddress?
+        /// The event loop that handled it.
+        var loop: ObjectIdentifier?
     }
 
     let seen = Mutex<[Seen]>([])
@@ -27,7 +29,8 @@ final class RecordingHandler: SIPMessageHandler {
     func handle(_ message: SIPMessage, context: SIPRequestContext) {
         seen.withLock {
             $0.append(Seen(method: message.method.map(String.init), transport: context.transport,
-                           source: context.source, local: context.local))
+                           source: context.source, local: context.local,
+                           loop: MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }))
         }
         if message.isRequest, message.method != "ACK" {
             context.send(message.makeResponse(status: 200))
@@ -347,6 +350,45 @@ func statusLines(_ text: String) -> [String] {
         let again = try await bind(["udp:127.0.0.1:\(port)", "tcp:127.0.0.1:\(port)"])
         #expect(again.listeners.map { $0.localAddress.port } == [port, port])
         await again.close()
+    }
+
+    /// One peer's datagrams all arrive on one socket (SO_REUSEPORT hashes by source): when they
+    /// pile up, a read burst is dealt out over both loops, and each is still answered once.
+    @Test func aBurstFromOnePeerIsSharedByEveryLoop() async throws {
+        let handler = RecordingHandler()
+        let listeners = try await bind(["udp:127.0.0.1:0"], handler: handler)
+        let server = listeners.listeners[0].localAddress
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = try await DatagramBootstrap(group: clientGroup)
+            .bind(to: try SocketAddress(ipAddress: "127.0.0.1", port: 0)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let channel = client.channel
+        channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        // Both server loops are kept busy while the datagrams queue up in the socket.
+        for loop in group.makeIterator() { loop.execute { usleep(300_000) } }
+        let count = 100
+        let replies = try await client.executeThenClose { inbound, outbound -> [String] in
+            for index in 0..<count {
+                try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: TestClient.options(branch: "burst\(index)"))))
+            }
+            var replies: [String] = []
+            for try await envelope in inbound {
+                replies.append(String(buffer: envelope.data))
+                if replies.count == count { break }
+            }
+            return replies
+        }
+        await listeners.close()
+        try await clientGroup.shutdownGracefully()
+        #expect(replies.count == count)
+        let answered = Set(replies.compactMap { reply in reply.split(separator: "\r\n").first { $0.hasPrefix("Call-ID: ") } })
+        #expect(answered.count == count, "every request answered exactly once")
+        let seen = handler.seen.withLock { $0 }
+        #expect(seen.count == count)
+        #expect(Set(seen.compactMap(\.loop)).count == 2, "the burst was handled on both loops")
     }
 
     /// Every UDP socket of a listener shares its port through SO_REUSEPORT, which the kernel
