@@ -134,20 +134,34 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
 /// Receives framed messages of one TCP connection (after ``SIPStreamFrameDecoder``): parses
 /// them, answers keepalive pings, sends `400` and closes on a framing error, and closes the
 /// connection when ``IdleStateHandler`` reports it idle.
+///
+/// One connection is read by one event loop. When a read finds several messages (a busy SBC or
+/// load generator with one connection), they are handed to every loop by Call-ID, so each call's
+/// messages keep their order while different calls use every core; a lone message is handled
+/// where it was read.
 final class SIPStreamHandler: ChannelInboundHandler {
     typealias InboundIn = SIPStreamFrame
     typealias OutboundOut = ByteBuffer
 
+    private struct Parsed: Sendable {
+        var message: SIPMessage
+        var context: SIPRequestContext
+    }
+
     private let transport: SIPTransportProtocol
     private let handler: any SIPMessageHandler
     private let logger: Logger
+    private let workers: [any EventLoop]
     private var remoteAddress: SocketAddress?
     private var localAddress: SocketAddress?
+    /// Messages of the current read burst, handled at its end.
+    private var burst: [Parsed] = []
 
-    init(transport: SIPTransportProtocol, handler: any SIPMessageHandler, logger: Logger) {
+    init(transport: SIPTransportProtocol, handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = []) {
         self.transport = transport
         self.handler = handler
         self.logger = logger
+        self.workers = workers
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -165,7 +179,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
                 var message = try SIPMessage.parse(bytes, framing: .stream)
                 let requestContext = SIPRequestContext.inbound(
                     &message, transport: transport, source: remote, local: localAddress, channel: context.channel)
-                handler.handle(message, context: requestContext)
+                burst.append(Parsed(message: message, context: requestContext))
             } catch {
                 // Framing is intact, so the connection stays usable after the 400.
                 logger.debug("unparseable message", metadata: ["source": "\(remote)", "error": "\(error)"])
@@ -179,10 +193,50 @@ final class SIPStreamHandler: ChannelInboundHandler {
             context.writeAndFlush(Self.wrapOutboundOut(pong), promise: nil)
 
         case .framingError(let error, let head):
+            // What came before the error is handled first, here, so that its answers are
+            // written before the connection closes.
+            handleBurst(context, spread: false)
             logger.debug("closing connection: framing error", metadata: ["source": "\(remote)", "error": "\(error)"])
             handler.handleUnparseable(Array(head.readableBytesView), error: error, context: makeContext(context, remote))
             closeAfterPendingWrites(context)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        handleBurst(context, spread: true)
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Messages decoded as the connection closed come without a read-complete.
+        handleBurst(context, spread: false)
+        context.fireChannelInactive()
+    }
+
+    private func handleBurst(_ context: ChannelHandlerContext, spread: Bool) {
+        guard !burst.isEmpty else { return }
+        let messages = burst
+        burst.removeAll(keepingCapacity: true)
+        let handler = self.handler
+        guard spread, messages.count > 1, workers.count > 1 else {
+            for parsed in messages { handler.handle(parsed.message, context: parsed.context) }
+            return
+        }
+        var shares = [[Parsed]](repeating: [], count: workers.count)
+        for parsed in messages {
+            var hasher = Hasher()
+            hasher.combine(parsed.message.callID)
+            shares[Int(UInt(bitPattern: hasher.finalize()) % UInt(workers.count))].append(parsed)
+        }
+        var own: [Parsed] = []
+        for (worker, share) in zip(workers, shares) where !share.isEmpty {
+            if worker === context.eventLoop {
+                own = share
+            } else {
+                worker.execute { for parsed in share { handler.handle(parsed.message, context: parsed.context) } }
+            }
+        }
+        for parsed in own { handler.handle(parsed.message, context: parsed.context) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -24,9 +24,10 @@ public struct SIPTransportConfiguration: Sendable {
     /// UDP sockets per UDP listener, all bound to the same address with SO_REUSEPORT so the
     /// kernel spreads datagrams over them; nil means one per event loop (one per core).
     public var udpSocketsPerListener: Int?
-    /// Deal the datagrams of a read burst out over every event loop, not only the loop of the
-    /// socket they arrived on (see ``SIPDatagramHandler``).
-    public var spreadDatagramsOverLoops = true
+    /// Deal the messages of a read burst (UDP datagrams, or messages read together from one TCP
+    /// or TLS connection) out over every event loop, not only the loop that read them (see
+    /// ``SIPDatagramHandler`` and ``SIPStreamHandler``).
+    public var spreadBurstsOverLoops = true
     /// The server certificate and key for `tls:` listeners (RFC 3261 §26.3.1).
     public var tls: NIOSSLContext?
 
@@ -180,7 +181,7 @@ public final class SIPListeners: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
                             SIPDatagramHandler(handler: handler, logger: logger,
-                                               workers: configuration.spreadDatagramsOverLoops ? loops : []))
+                                               workers: configuration.spreadBurstsOverLoops ? loops : []))
                     }
                 }.bind(to: socket).get()
                 channels.append(channel)
@@ -220,6 +221,7 @@ public final class SIPListeners: Sendable {
         let idleTimeout = configuration.tcpIdleTimeout
         let transport = address.transport
         let tls = transport == .tls ? configuration.tls : nil
+        let workers = configuration.spreadBurstsOverLoops ? Array(group.makeIterator()) : []
         do {
             return try await bootstrap.childChannelInitializer { channel in
                 connections.add(channel, transport: transport)
@@ -229,7 +231,7 @@ public final class SIPListeners: Sendable {
                     try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
                     try pipeline.addHandler(
                         ByteToMessageHandler(SIPStreamFrameDecoder(maxMessageSize: maxMessageSize)))
-                    try pipeline.addHandler(SIPStreamHandler(transport: transport, handler: handler, logger: logger))
+                    try pipeline.addHandler(SIPStreamHandler(transport: transport, handler: handler, logger: logger, workers: workers))
                 }
             }.bind(to: socket).get()
         } catch {

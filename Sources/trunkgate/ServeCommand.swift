@@ -133,9 +133,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var transportConfiguration = SIPTransportConfiguration(addresses: addresses)
         // One UDP socket per loop, SO_REUSEPORT spreading peers over them; a read burst from one
-        // busy peer (which SO_REUSEPORT keeps on one socket) is dealt out over every loop (see
-        // SIPDatagramHandler). Handing off every datagram instead cost ~10 % more CPU per flow.
-        transportConfiguration.spreadDatagramsOverLoops = true
+        // busy peer (which SO_REUSEPORT keeps on one socket, a TCP connection on one loop) is
+        // dealt out over every loop (see SIPDatagramHandler, SIPStreamHandler). Handing off
+        // every message instead cost ~10 % more CPU per flow.
+        transportConfiguration.spreadBurstsOverLoops = true
         if addresses.contains(where: { $0.transport == .tls }) {
             guard let certPath = setting(tlsCert, "TLS_CERT"), let keyPath = setting(tlsKey, "TLS_KEY") else {
                 throw ArgumentParser.ValidationError("a tls: listener needs --tls-cert and --tls-key")

@@ -21,6 +21,8 @@ final class RecordingHandler: SIPMessageHandler {
         var local: SocketAddress?
         /// The event loop that handled it.
         var loop: ObjectIdentifier?
+        var callID: String?
+        var cseq: UInt32?
     }
 
     let seen = Mutex<[Seen]>([])
@@ -30,7 +32,8 @@ final class RecordingHandler: SIPMessageHandler {
         seen.withLock {
             $0.append(Seen(method: message.method.map(String.init), transport: context.transport,
                            source: context.source, local: context.local,
-                           loop: MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }))
+                           loop: MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) },
+                           callID: message.callID.map(String.init), cseq: message.cseq?.number))
         }
         if message.isRequest, message.method != "ACK" {
             context.send(message.makeResponse(status: 200))
@@ -389,6 +392,34 @@ func statusLines(_ text: String) -> [String] {
         let seen = handler.seen.withLock { $0 }
         #expect(seen.count == count)
         #expect(Set(seen.compactMap(\.loop)).count == 2, "the burst was handled on both loops")
+    }
+
+    /// Many messages read together from one TCP connection are handed to both loops by Call-ID:
+    /// every one is answered once, and each call's messages are handled in the order sent.
+    @Test func aBurstOnOneConnectionIsSharedByCallID() async throws {
+        let handler = RecordingHandler()
+        let listeners = try await bind(["tcp:127.0.0.1:0"], handler: handler)
+        let calls = 60
+        var text = ""
+        for call in 0..<calls {
+            for cseq in 1...2 {
+                text += TestClient.options(branch: "t\(call)x\(cseq)", transport: "TCP")
+                    .replacing("Call-ID: t\(call)x\(cseq)@test", with: "Call-ID: t\(call)@test")
+                    .replacing("CSeq: 1 OPTIONS", with: "CSeq: \(cseq) OPTIONS")
+            }
+        }
+        let expected = calls * 2
+        let (received, _) = try await TestClient.tcpExchange(
+            [text], to: listeners.listeners[0].localAddress, group: group, timeout: .seconds(10),
+            until: { $0.components(separatedBy: "SIP/2.0 200 OK").count - 1 >= expected })
+        await listeners.close()
+        #expect(received.components(separatedBy: "SIP/2.0 200 OK").count - 1 == expected)
+        let seen = handler.seen.withLock { $0 }
+        #expect(seen.count == expected)
+        #expect(Set(seen.compactMap(\.loop)).count == 2, "the burst was handled on both loops")
+        let order = Dictionary(grouping: seen, by: { $0.callID ?? "" }).mapValues { $0.compactMap(\.cseq) }
+        #expect(order.count == calls)
+        #expect(order.values.allSatisfy { $0 == [1, 2] }, "each call's messages in the order sent")
     }
 
     /// Every UDP socket of a listener shares its port through SO_REUSEPORT, which the kernel
