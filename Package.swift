@@ -53,6 +53,7 @@ let package = Package(
         .target(
             name: "TrunkgateModel",
             dependencies: [
+                "SIPMessage",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict

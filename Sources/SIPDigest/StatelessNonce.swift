@@ -1,4 +1,5 @@
 import Crypto
+import SIPMessage
 import Synchronization
 
 /// Identifies one nonce (its authentication tag) for the nonce-count store.
@@ -109,11 +110,10 @@ public enum StatelessNonce {
             bytes[layout.flagsOffset] |= flags
             writeBigEndian(UInt64(key.id), count: 4, to: bytes, at: layout.keyOffset)
             writeBigEndian(UInt64(max(0, now)), count: layout.timeLength, to: bytes, at: layout.timeOffset)
-            var generator = SystemRandomNumberGenerator()
             var written = 0
             while written < layout.randomLength {
                 let count = min(8, layout.randomLength - written)
-                writeBigEndian(generator.next() as UInt64, count: count, to: bytes, at: layout.randomOffset + written)
+                writeBigEndian(RandomPool.next(), count: count, to: bytes, at: layout.randomOffset + written)
                 written += count
             }
             let digest = bindingDigest(realm: realm, binding: binding, flags: flags)

@@ -48,7 +48,7 @@ extension SIPMessage {
 
     /// A fresh random tag (64 bits, hex).
     public static func randomTag() -> String {
-        String(UInt64.random(in: .min ... .max), radix: 16)
+        String(RandomPool.next(), radix: 16)
     }
 
     /// Builds a message from text parts; the result is parsed, so it is valid on the wire.

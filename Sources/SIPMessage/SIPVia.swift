@@ -136,7 +136,8 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
     /// True when the branch carries the RFC 3261 magic cookie (and more than just the cookie).
     public var hasRFC3261Branch: Bool {
         guard let b = branch else { return false }
-        return b.utf8.count > 7 && b.hasPrefix("z9hG4bK")
+        // Bytes, not Character comparison (this runs for every request).
+        return b.utf8.count > 7 && b.utf8.starts(with: "z9hG4bK".utf8)
     }
 
     /// The transport, upper-cased.

@@ -1,3 +1,5 @@
+import SIPMessage
+
 /// Opaque object ids: a two-letter type prefix and 32 lower-case hex digits (128 random bits),
 /// e.g. `TK3f2a…`. The prefix tells an operator what an id names at a glance.
 public enum SIDPrefix: String, Sendable, CaseIterable {
@@ -16,9 +18,20 @@ public enum SIDPrefix: String, Sendable, CaseIterable {
 
 public enum SID {
     public static func make(_ prefix: SIDPrefix) -> String {
-        var rng = SystemRandomNumberGenerator()
-        let hi = rng.next() as UInt64, lo = rng.next() as UInt64
-        return prefix.rawValue + hex16(hi) + hex16(lo)
+        // One per auth event (two per digest flow): from the buffered pool, not two system calls.
+        let (hi, lo) = (RandomPool.next(), RandomPool.next())
+        return String(unsafeUninitializedCapacity: 34) { out in
+            var index = 0
+            for byte in prefix.rawValue.utf8 { out[index] = byte; index += 1 }
+            for word in [hi, lo] {
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    let digit = UInt8(truncatingIfNeeded: word >> UInt64(shift)) & 0xF
+                    out[index] = digit < 10 ? 0x30 + digit : 0x57 + digit
+                    index += 1
+                }
+            }
+            return index
+        }
     }
 
     /// True when `sid` has the prefix and the 32-hex-digit body.
@@ -26,10 +39,5 @@ public enum SID {
         let u = Array(sid.utf8)
         guard u.count == 34, sid.hasPrefix(prefix.rawValue) else { return false }
         return u[2...].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-    }
-
-    private static func hex16(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
     }
 }
