@@ -67,10 +67,13 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
         burst.removeAll(keepingCapacity: true)
         let (handler, logger, channel) = (self.handler, self.logger, context.channel)
         if datagrams.count > 1, workers.count > 1 {
-            // Deal the burst out: datagram i to loop i mod n; each other loop gets its share in
-            // one task, this loop handles its own share now.
+            // Deal the burst out by Call-ID, so that one call's messages (an INVITE and its
+            // CANCEL) are handled in the order they came; each other loop gets its share in one
+            // task, this loop handles its own share now.
             var shares = [[Datagram]](repeating: [], count: workers.count)
-            for (index, datagram) in datagrams.enumerated() { shares[index % workers.count].append(datagram) }
+            for datagram in datagrams {
+                shares[Int(UInt(truncatingIfNeeded: Self.callIDHash(datagram.bytes)) % UInt(workers.count))].append(datagram)
+            }
             var own: [Datagram] = []
             for (worker, share) in zip(workers, shares) where !share.isEmpty {
                 if worker === context.eventLoop {
@@ -91,6 +94,39 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
             context.flush()
         }
         context.fireChannelReadComplete()
+    }
+
+    /// A hash of the Call-ID value (`Call-ID:` or compact `i:`, any case) read straight from the
+    /// bytes, before parsing (which is part of the work being dealt out); 0 when there is none.
+    static func callIDHash(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBufferPointer { u -> UInt64 in
+            var lineStart = 0
+            while lineStart < u.count {
+                var lineEnd = lineStart
+                while lineEnd < u.count, u[lineEnd] != 0x0A { lineEnd += 1 }
+                if lineEnd == lineStart || (lineEnd == lineStart + 1 && u[lineStart] == 0x0D) { return 0 }  // end of headers
+                var colon = lineStart
+                while colon < lineEnd, u[colon] != UInt8(ascii: ":") { colon += 1 }
+                var nameEnd = colon
+                while nameEnd > lineStart, u[nameEnd - 1] == 0x20 || u[nameEnd - 1] == 0x09 { nameEnd -= 1 }
+                let count = nameEnd - lineStart
+                let lower = { (i: Int) in u[i] | 0x20 }
+                let isCallID = (count == 1 && lower(lineStart) == UInt8(ascii: "i"))
+                    || (count == 7 && lower(lineStart) == UInt8(ascii: "c") && lower(lineStart + 4) == UInt8(ascii: "-")
+                        && lower(lineStart + 5) == UInt8(ascii: "i") && lower(lineStart + 6) == UInt8(ascii: "d")
+                        && lower(lineStart + 1) == UInt8(ascii: "a") && lower(lineStart + 2) == UInt8(ascii: "l") && lower(lineStart + 3) == UInt8(ascii: "l"))
+                if isCallID, colon < lineEnd {
+                    // FNV-1a over the value without white space or CR.
+                    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+                    for i in (colon + 1)..<lineEnd where u[i] > 0x20 {
+                        hash = (hash ^ UInt64(u[i])) &* 0x100_0000_01b3
+                    }
+                    return hash
+                }
+                lineStart = lineEnd + 1
+            }
+            return 0
+        }
     }
 
     func flush(context: ChannelHandlerContext) {

@@ -212,11 +212,15 @@ func statusLines(_ text: String) -> [String] {
         #expect(handler.parseErrors.withLock { $0.count } == 2)  // junk and ncl; the keepalive is not a message
     }
 
+    /// Pipelined requests of one call are answered in order (requests of different calls read
+    /// together may be handled on different loops, see aBurstOnOneConnectionIsSharedByCallID).
     @Test func tcpAnswersPingAndPipelinedMessagesInOrder() async throws {
         let listeners = try await bind(["tcp:127.0.0.1:0"])
         let server = listeners.listeners[0].localAddress
+        let sameCall = TestClient.options(branch: "t2", transport: "TCP").replacing("Call-ID: t2@test", with: "Call-ID: t1@test")
+            .replacing("CSeq: 1 OPTIONS", with: "CSeq: 2 OPTIONS")
         let (received, _) = try await TestClient.tcpExchange(
-            ["\r\n\r\n" + TestClient.options(branch: "t1", transport: "TCP") + TestClient.options(branch: "t2", transport: "TCP")],
+            ["\r\n\r\n" + TestClient.options(branch: "t1", transport: "TCP") + sameCall],
             to: server, group: group, until: { statusLines($0).count == 2 })
         await listeners.close()
         #expect(received.hasPrefix("\r\nSIP/2.0 200 OK\r\n"))
@@ -355,6 +359,19 @@ func statusLines(_ text: String) -> [String] {
         await again.close()
     }
 
+    @Test func callIDIsFoundInRawDatagrams() {
+        let full = Array(TestClient.options(branch: "h1").utf8)
+        let compact = Array(TestClient.options(branch: "h1").replacing("Call-ID: h1@test", with: "i:h1@test").utf8)
+        let upper = Array(TestClient.options(branch: "h1").replacing("Call-ID: h1@test", with: "CALL-ID :  h1@test").utf8)
+        let other = Array(TestClient.options(branch: "h2").utf8)
+        let hash = SIPDatagramHandler.callIDHash(full)
+        #expect(hash != 0)
+        #expect(SIPDatagramHandler.callIDHash(compact) == hash)
+        #expect(SIPDatagramHandler.callIDHash(upper) == hash)
+        #expect(SIPDatagramHandler.callIDHash(other) != hash)
+        #expect(SIPDatagramHandler.callIDHash(Array("OPTIONS sip:x SIP/2.0\r\nVia: x\r\n\r\nCall-ID: body\r\n".utf8)) == 0)
+    }
+
     /// One peer's datagrams all arrive on one socket (SO_REUSEPORT hashes by source): when they
     /// pile up, a read burst is dealt out over both loops, and each is still answered once.
     @Test func aBurstFromOnePeerIsSharedByEveryLoop() async throws {
@@ -374,8 +391,13 @@ func statusLines(_ text: String) -> [String] {
         for loop in group.makeIterator() { loop.execute { usleep(300_000) } }
         let count = 100
         let replies = try await client.executeThenClose { inbound, outbound -> [String] in
+            // 50 calls of two requests each (CSeq 1, then 2).
             for index in 0..<count {
-                try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: TestClient.options(branch: "burst\(index)"))))
+                let call = index / 2, cseq = index % 2 + 1
+                let text = TestClient.options(branch: "burst\(index)")
+                    .replacing("Call-ID: burst\(index)@test", with: "Call-ID: burst\(call)@test")
+                    .replacing("CSeq: 1 OPTIONS", with: "CSeq: \(cseq) OPTIONS")
+                try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: text)))
             }
             var replies: [String] = []
             for try await envelope in inbound {
@@ -387,11 +409,14 @@ func statusLines(_ text: String) -> [String] {
         await listeners.close()
         try await clientGroup.shutdownGracefully()
         #expect(replies.count == count)
-        let answered = Set(replies.compactMap { reply in reply.split(separator: "\r\n").first { $0.hasPrefix("Call-ID: ") } })
+        let answered = Set(replies.compactMap { reply in reply.split(separator: "\r\n").first { $0.hasPrefix("Via: ") } })
         #expect(answered.count == count, "every request answered exactly once")
         let seen = handler.seen.withLock { $0 }
         #expect(seen.count == count)
         #expect(Set(seen.compactMap(\.loop)).count == 2, "the burst was handled on both loops")
+        let order = Dictionary(grouping: seen, by: { $0.callID ?? "" }).mapValues { $0.compactMap(\.cseq) }
+        #expect(order.count == count / 2)
+        #expect(order.values.allSatisfy { $0 == [1, 2] }, "each call's requests in the order sent")
     }
 
     /// Many messages read together from one TCP connection are handed to both loops by Call-ID:
