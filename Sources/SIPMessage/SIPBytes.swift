@@ -73,20 +73,6 @@ enum SIPBytes {
         }
         return true
     }
-
-    /// ASCII case-insensitive equality of `bytes[range]` with `other`.
-    @inline(__always)
-    static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ other: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard range.count == other.count else { return false }
-        var j = 0
-        for i in range {
-            let x = bytes[i]
-            let y = other[j]
-            if x != y, ((x >= 0x41 && x <= 0x5A) ? x | 0x20 : x) != ((y >= 0x41 && y <= 0x5A) ? y | 0x20 : y) { return false }
-            j += 1
-        }
-        return true
-    }
 }
 
 extension StaticString {

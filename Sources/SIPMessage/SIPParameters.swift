@@ -77,7 +77,7 @@ public struct SIPParameters: Sendable, Hashable, CustomStringConvertible {
             raw.withUTF8Bytes { bytes in
                 var found: (name: Range<Int>, value: Range<Int>?)?
                 _ = Self.scan(bytes, kind: kind, { name, value in
-                    guard SIPBytes.equalsIgnoringCase(bytes, name, wanted) else { return true }
+                    guard SIPLexical.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[name]), wanted) else { return true }
                     found = (name, value)
                     return false
                 }, onError: { _ in })

@@ -92,9 +92,9 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
         parameters.forEachBytes { bytes, name, value in
             guard name.count == 3 || name.count == 5, let value else { return true }
             let range = UnsafeBufferPointer(rebasing: bytes[value])
-            if SIPBytes.equalsIgnoringCase(bytes, name, Self.ttlName), !Self.isUInt(range, max: 255) {
+            if SIPLexical.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[name]), Self.ttlName), sipParseUInt(range, max: 255) == nil {
                 failure = fail("ttl out of range")
-            } else if SIPBytes.equalsIgnoringCase(bytes, name, Self.rportName), !Self.isUInt(range, max: 65535) {
+            } else if SIPLexical.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[name]), Self.rportName), sipParseUInt(range, max: 65535) == nil {
                 failure = fail("invalid rport")
             }
             return failure == nil
@@ -104,17 +104,6 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
 
     private static var ttlName: UnsafeBufferPointer<UInt8> { StaticString("ttl").utf8Buffer }
     private static var rportName: UnsafeBufferPointer<UInt8> { StaticString("rport").utf8Buffer }
-
-    private static func isUInt(_ digits: UnsafeBufferPointer<UInt8>, max: UInt64) -> Bool {
-        guard !digits.isEmpty else { return false }
-        var value: UInt64 = 0
-        for byte in digits {
-            guard SIPLexical.isDigit(byte) else { return false }
-            value = value &* 10 &+ UInt64(byte &- 0x30)
-            if value > max { return false }
-        }
-        return true
-    }
 
     public init(parsing text: String) throws(SIPParseError) { try self.init(parsing: Substring(text)) }
 
@@ -149,14 +138,17 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
 /// Parses 1*DIGIT (leading zeros allowed) no larger than `max`; nil when empty, non-digit, or too large.
 @usableFromInline
 func sipParseUInt(_ s: Substring, max: UInt64) -> UInt64? {
-    s.withUTF8Bytes { u -> UInt64? in
-        guard !u.isEmpty else { return nil }
-        var v: UInt64 = 0
-        for b in u {
-            guard SIPLexical.isDigit(b) else { return nil }
-            v = v &* 10 &+ UInt64(b - 0x30)
-            if v > max { return nil }
-        }
-        return v
+    s.withUTF8Bytes { sipParseUInt($0, max: max) }
+}
+
+/// 1*DIGIT as a number no larger than `max`, over bytes.
+func sipParseUInt(_ u: UnsafeBufferPointer<UInt8>, max: UInt64) -> UInt64? {
+    guard !u.isEmpty else { return nil }
+    var v: UInt64 = 0
+    for b in u {
+        guard SIPLexical.isDigit(b) else { return nil }
+        v = v &* 10 &+ UInt64(b - 0x30)
+        if v > max { return nil }
     }
+    return v
 }
