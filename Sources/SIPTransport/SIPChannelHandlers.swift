@@ -23,13 +23,13 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     private let handler: any SIPMessageHandler
     private let logger: Logger
     private var localAddress: SocketAddress?
-    /// Event loops that share the work of a read burst. One busy peer (a trunk's SBC, a load
-    /// generator) sends from one address and port, so SO_REUSEPORT puts all of its traffic on
-    /// one socket and one loop. When a read finds several datagrams waiting, that loop is
-    /// falling behind: the burst is dealt out over every loop, one hand-off per loop and
-    /// burst. A datagram that arrives alone is handled where it arrived (a hand-off costs a
-    /// cross-thread wake-up, more than it saves at low load).
-    private let workers: [any EventLoop]
+    /// Deals read bursts out over every loop. One busy peer (a trunk's SBC, a load generator)
+    /// sends from one address and port, so SO_REUSEPORT puts all of its traffic on one socket
+    /// and one loop. When a read finds several datagrams waiting, that loop is falling behind:
+    /// the burst is dealt out, one hand-off per loop and burst. A datagram that arrives alone is
+    /// handled where it arrived (a hand-off costs a cross-thread wake-up, more than it saves at
+    /// low load) unless an earlier hand-off is still outstanding.
+    private let dispatcher: CallOrderedDispatcher
     /// The datagrams of the current read burst, handled at its end.
     private var burst: [Datagram] = []
     /// Between the first `channelRead` of a read burst and its `channelReadComplete`.
@@ -39,7 +39,7 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     init(handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = []) {
         self.handler = handler
         self.logger = logger
-        self.workers = workers
+        self.dispatcher = CallOrderedDispatcher(workers: workers)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -66,27 +66,10 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
         let datagrams = burst
         burst.removeAll(keepingCapacity: true)
         let (handler, logger, channel) = (self.handler, self.logger, context.channel)
-        if datagrams.count > 1, workers.count > 1 {
-            // Deal the burst out by Call-ID, so that one call's messages (an INVITE and its
-            // CANCEL) are handled in the order they came; each other loop gets its share in one
-            // task, this loop handles its own share now.
-            var shares = [[Datagram]](repeating: [], count: workers.count)
-            for datagram in datagrams {
-                shares[Int(UInt(truncatingIfNeeded: Self.callIDHash(datagram.bytes)) % UInt(workers.count))].append(datagram)
-            }
-            var own: [Datagram] = []
-            for (worker, share) in zip(workers, shares) where !share.isEmpty {
-                if worker === context.eventLoop {
-                    own = share
-                } else {
-                    worker.execute {
-                        for d in share { Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger) }
-                    }
-                }
-            }
-            for d in own { Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger) }
-        } else {
-            for d in datagrams { Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger) }
+        // Dealt by Call-ID, so that one call's messages (an INVITE and its CANCEL) are handled
+        // in the order they came.
+        dispatcher.dispatch(datagrams, on: context.eventLoop, hash: { Self.callIDHash($0.bytes) }) { d in
+            Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger)
         }
         inReadBurst = false
         if flushHeld {
@@ -187,7 +170,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private let transport: SIPTransportProtocol
     private let handler: any SIPMessageHandler
     private let logger: Logger
-    private let workers: [any EventLoop]
+    private let dispatcher: CallOrderedDispatcher
     private var remoteAddress: SocketAddress?
     private var localAddress: SocketAddress?
     /// Messages of the current read burst, handled at its end.
@@ -197,7 +180,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
         self.transport = transport
         self.handler = handler
         self.logger = logger
-        self.workers = workers
+        self.dispatcher = CallOrderedDispatcher(workers: workers)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -254,25 +237,19 @@ final class SIPStreamHandler: ChannelInboundHandler {
         let messages = burst
         burst.removeAll(keepingCapacity: true)
         let handler = self.handler
-        guard spread, messages.count > 1, workers.count > 1 else {
+        // On a framing error or close, what was read is handled here, so its answers are
+        // written before the connection closes.
+        guard spread else {
             for parsed in messages { handler.handle(parsed.message, context: parsed.context) }
             return
         }
-        var shares = [[Parsed]](repeating: [], count: workers.count)
-        for parsed in messages {
+        dispatcher.dispatch(messages, on: context.eventLoop, hash: { parsed in
             var hasher = Hasher()
             hasher.combine(parsed.message.callID)
-            shares[Int(UInt(bitPattern: hasher.finalize()) % UInt(workers.count))].append(parsed)
+            return UInt64(UInt(bitPattern: hasher.finalize()))
+        }) { parsed in
+            handler.handle(parsed.message, context: parsed.context)
         }
-        var own: [Parsed] = []
-        for (worker, share) in zip(workers, shares) where !share.isEmpty {
-            if worker === context.eventLoop {
-                own = share
-            } else {
-                worker.execute { for parsed in share { handler.handle(parsed.message, context: parsed.context) } }
-            }
-        }
-        for parsed in own { handler.handle(parsed.message, context: parsed.context) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
