@@ -36,10 +36,12 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strict
         ),
+        .target(name: "CSHA256"),
         .target(
             name: "SIPDigest",
             dependencies: [
                 "SIPMessage",
+                "CSHA256",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],

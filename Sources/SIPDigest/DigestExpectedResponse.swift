@@ -22,7 +22,7 @@ enum DigestExpectedResponse {
             case .md5:
                 length = compute(MD5State.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
             case .sha256:
-                length = compute(CryptoHasher<SHA256>.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
+                length = compute(SHA256State.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
             case .sha512_256:
                 length = compute(CryptoHasher<SHA512256>.self, algorithm: algorithm, ha1: ha1, fields: fields, text: text, method: method, body: body, scratch: scratch)
             }
@@ -124,8 +124,7 @@ extension DigestBlockHasher {
     }
 }
 
-/// A swift-crypto hash function (SHA-256, SHA-512/256: their block functions use the CPU's
-/// SHA instructions where present, which outweighs the cost of their heap-held state).
+/// A swift-crypto hash function (SHA-512/256).
 struct CryptoHasher<H: HashFunction>: DigestBlockHasher {
     private var hasher = H()
 
@@ -137,6 +136,15 @@ struct CryptoHasher<H: HashFunction>: DigestBlockHasher {
 
     mutating func finalizeHex(into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
         hasher.finalize().withUnsafeBytes { Self.writeHex($0, into: output) }
+    }
+}
+
+extension SHA256State: DigestBlockHasher {
+    mutating func finalizeHex(into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        withUnsafeTemporaryAllocation(byteCount: Self.digestByteCount, alignment: 4) { digest in
+            finalize(into: digest)
+            return Self.writeHex(UnsafeRawBufferPointer(digest), into: output)
+        }
     }
 }
 

@@ -11,8 +11,8 @@ public struct NonceKey: Sendable {
     public let id: UInt32
     /// HMAC-SHA-256 (RFC 2104) with the key already absorbed: SHA-256 states after the
     /// `K ^ ipad` and `K ^ opad` blocks. Each tag copies them, so it costs only its own blocks.
-    private let innerState: SHA256
-    private let outerState: SHA256
+    private let innerState: SHA256State
+    private let outerState: SHA256State
 
     public init(id: UInt32, secret: [UInt8]) throws(NonceKeyError) {
         guard secret.count >= Self.minimumSecretLength else { throw .secretTooShort }
@@ -30,10 +30,10 @@ public struct NonceKey: Sendable {
         } else {
             for (index, byte) in secret.enumerated() { block[index] = byte }
         }
-        var inner = SHA256()
-        inner.update(data: block.map { $0 ^ 0x36 })
-        var outer = SHA256()
-        outer.update(data: block.map { $0 ^ 0x5C })
+        var inner = SHA256State()
+        block.map { $0 ^ 0x36 }.withUnsafeBytes { inner.update($0) }
+        var outer = SHA256State()
+        block.map { $0 ^ 0x5C }.withUnsafeBytes { outer.update($0) }
         innerState = inner
         outerState = outer
     }
@@ -51,11 +51,17 @@ public struct NonceKey: Sendable {
 
     /// HMAC-SHA-256 of `message`, handed to `body` (32 bytes, valid only during the call).
     func withMAC<R>(_ message: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        var inner = innerState
-        inner.update(bufferPointer: message)
-        var outer = outerState
-        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
-        return outer.finalize().withUnsafeBytes(body)
+        withUnsafeTemporaryAllocation(byteCount: 2 * SHA256State.digestByteCount, alignment: 8) { scratch in
+            let innerDigest = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<SHA256State.digestByteCount])
+            let mac = UnsafeMutableRawBufferPointer(rebasing: scratch[SHA256State.digestByteCount...])
+            var inner = innerState
+            inner.update(message)
+            inner.finalize(into: innerDigest)
+            var outer = outerState
+            outer.update(UnsafeRawBufferPointer(innerDigest))
+            outer.finalize(into: mac)
+            return body(UnsafeRawBufferPointer(mac))
+        }
     }
 
     /// HMAC-SHA-256 of `message`, truncated to `count` bytes.
