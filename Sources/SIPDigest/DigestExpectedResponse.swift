@@ -106,14 +106,37 @@ protocol DigestBlockHasher {
 }
 
 extension DigestBlockHasher {
-    /// Lower-case hex of `bytes` into `output`; returns the number of characters.
+    /// Lower-case hex of `bytes` into `output`; returns the number of characters. Four bytes at
+    /// a time in a 64-bit word (their eight nibbles spread one per byte, then made ASCII), with
+    /// no branch or table lookup on the (secret-derived) digits.
     static func writeHex(_ bytes: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
         precondition(bytes.count * 2 <= output.count)
-        for (index, byte) in bytes.enumerated() {
+        let target = UnsafeMutableRawPointer(output.baseAddress!)
+        var index = 0
+        while index + 4 <= bytes.count {
+            let word = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt32.self))
+            target.storeBytes(of: hexDigits(word).bigEndian, toByteOffset: 2 * index, as: UInt64.self)
+            index += 4
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
             output[2 * index] = hexDigit(byte >> 4)
             output[2 * index + 1] = hexDigit(byte & 0x0F)
+            index += 1
         }
         return bytes.count * 2
+    }
+
+    /// The eight hex digits of `word`, most significant in the highest byte.
+    @inline(__always)
+    static func hexDigits(_ word: UInt32) -> UInt64 {
+        var x = UInt64(word)
+        x = (x & 0xFFFF_0000) << 16 | (x & 0x0000_FFFF)
+        x = (x & 0x0000_FF00_0000_FF00) << 8 | (x & 0x0000_00FF_0000_00FF)
+        x = (x & 0x00F0_00F0_00F0_00F0) << 4 | (x & 0x000F_000F_000F_000F)
+        // A nibble of 10 or more carries into bit 4 when 6 is added: those get 'a' - '0' - 10 more.
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
     }
 
     /// `0`–`9`, `a`–`f` without a branch or table lookup on the (secret-derived) nibble.

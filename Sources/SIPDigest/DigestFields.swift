@@ -52,8 +52,11 @@ struct DigestParameterSlots {
         init?(name: UnsafeBufferPointer<UInt8>) {
             let count = name.count
             guard count >= 2, count <= 9 else { return nil }
+            // Setting bit 5 of every byte lower-cases letters; among token characters only a
+            // letter's upper-case form becomes that lower-case letter, so no other name matches.
             var packed: UInt64 = 0
-            for index in 0..<min(count, 8) { packed |= UInt64(ASCII.lowercased(name[index])) << UInt64(8 * index) }
+            withUnsafeMutableBytes(of: &packed) { $0.baseAddress!.copyMemory(from: name.baseAddress!, byteCount: min(count, 8)) }
+            packed = UInt64(littleEndian: packed) | (0x2020_2020_2020_2020 >> UInt64(8 * (8 - min(count, 8))))
             switch (count, packed) {
             case (2, 0x636E): self = .nc  // "nc"
             case (3, 0x69_7275): self = .uri  // "uri"

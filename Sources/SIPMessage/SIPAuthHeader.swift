@@ -348,6 +348,16 @@ private struct AuthHeaderScanner {
         }
     }
 
+    /// Whether the six bytes at `start` (a token) are `digest` in any case. Setting bit 5 folds
+    /// upper-case letters only onto their lower-case selves among token characters, so no other
+    /// token matches.
+    @inline(__always)
+    private static func isDigestScheme(_ start: UnsafePointer<UInt8>) -> Bool {
+        var word: UInt64 = 0
+        withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: start, byteCount: 6) }
+        return UInt64(littleEndian: word) | 0x2020_2020_2020 == 0x7473_6567_6964  // "digest"
+    }
+
     /// Whether two names (tokens, so ASCII) are equal ignoring case.
     private func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
         guard a.count == b.count else { return false }
@@ -366,7 +376,7 @@ private struct AuthHeaderScanner {
     mutating func scan(_ visit: (SIPAuthRawParameter) -> Void) -> Result<Outcome, SIPParseError> {
         skipLWS()
         guard let schemeRange = scanToken() else { return failure("missing auth scheme") }
-        let isDigest = schemeRange.count == 6 && zip(bytes[schemeRange], "digest".utf8).allSatisfy { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
+        let isDigest = schemeRange.count == 6 && Self.isDigestScheme(bytes.baseAddress! + schemeRange.lowerBound)
         var outcome = Outcome(isDigest: isDigest, schemeOffsets: schemeRange, token68Offsets: nil, parameterCount: 0)
         let separated = skipLWS()
         if atEnd {
