@@ -46,6 +46,59 @@ extension SIPMessage {
         return out
     }
 
+    /// The bytes that ``makeResponse(status:reason:toTag:)``, then ``append(_:)`` of each of
+    /// `extra`, then ``serialized()`` produce, written straight from this request's header
+    /// lines without building the response message. The edge answers most requests it sees
+    /// this way (challenges, 200 to REGISTER); building, re-validating and then serializing a
+    /// message for them was a twentieth of its CPU.
+    ///
+    /// `extra` is written as given, not validated: only for headers the caller made itself.
+    public func serializedResponse(status: Int, reason: String? = nil, toTag: String? = nil, headers extra: [SIPHeader]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(320 + headers.count * 8 + extra.reduce(0) { $0 + $1.name.name.utf8.count + $1.value.utf8.count + 4 })
+        out.append(contentsOf: "SIP/2.0 ".utf8)
+        Self.appendDecimal(status, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: (reason ?? SIPStatus.reasonPhrase(status)).utf8)
+        out.append(0x0D); out.append(0x0A)
+        @inline(__always) func write(_ h: SIPHeader, to out: inout [UInt8]) {
+            out.append(contentsOf: h.name.name.utf8)
+            out.append(0x3A); out.append(0x20)
+            out.append(contentsOf: h.value.utf8)
+        }
+        let tagTo = status > 100 && to?.tag == nil
+        for h in headers {
+            switch h.name.known {
+            case .via, .from, .callID, .cseq:
+                write(h, to: &out)
+            case .to:
+                write(h, to: &out)
+                if tagTo {
+                    out.append(contentsOf: ";tag=".utf8)
+                    out.append(contentsOf: (toTag ?? SIPMessage.randomTag()).utf8)
+                }
+            default:
+                continue
+            }
+            out.append(0x0D); out.append(0x0A)
+        }
+        // As serialized(): the body (none) is measured at the first Content-Length, or at the end.
+        var wroteLength = false
+        for h in extra {
+            if h.name.known == .contentLength {
+                if wroteLength { continue }
+                wroteLength = true
+                out.append(contentsOf: "Content-Length: 0".utf8)
+            } else {
+                write(h, to: &out)
+            }
+            out.append(0x0D); out.append(0x0A)
+        }
+        if !wroteLength { out.append(contentsOf: "Content-Length: 0\r\n".utf8) }
+        out.append(0x0D); out.append(0x0A)
+        return out
+    }
+
     /// A fresh random tag (64 bits, hex).
     public static func randomTag() -> String {
         String(RandomPool.next(), radix: 16)

@@ -13,6 +13,11 @@ public protocol TransactionTimerScheduler: Sendable {
 /// Bounded: at most `capacity` live transactions; past it, new requests are refused
 /// (`.overloaded`) so the caller can answer 503 statelessly. Sharded so that the cores do not
 /// contend on one lock.
+///
+/// Sizing: a non-INVITE request answered over UDP keeps its transaction (and its response, for
+/// retransmissions) for Timer J, 32 s, so the table holds about 32 s × the rate of stateful
+/// answers (a REGISTER that passed digest gets one; challenges are stateless). The default,
+/// 400,000, covers 12,500 such answers per second; an entry is about 1 KB.
 public final class ServerTransactionTable: Sendable {
     public enum Disposition: Sendable, Hashable {
         /// A new request: hand it to the transaction user, then call ``respond(_:status:bytes:send:)``.
@@ -27,10 +32,15 @@ public final class ServerTransactionTable: Sendable {
         case overloaded
     }
 
+    private struct Entry {
+        var transaction: ServerTransaction
+        /// The destination for retransmissions from timers, once answered.
+        var send: (@Sendable ([UInt8]) -> Void)?
+    }
+
     private struct Shard {
-        var live: [ServerTransactionKey: ServerTransaction] = [:]
-        /// The destination for retransmissions from timers.
-        var senders: [ServerTransactionKey: @Sendable ([UInt8]) -> Void] = [:]
+        /// One entry per transaction: the state and its reply path together (one key copy).
+        var live: [ServerTransactionKey: Entry] = [:]
     }
 
     private final class LockedShard: Sendable {
@@ -43,7 +53,7 @@ public final class ServerTransactionTable: Sendable {
     private let timers: TransactionTimers
     private let liveCount = Atomic<Int>(0)
 
-    public init(capacity: Int = 200_000, shardCount: Int = 16, timers: TransactionTimers = .default, scheduler: any TransactionTimerScheduler) {
+    public init(capacity: Int = 400_000, shardCount: Int = 16, timers: TransactionTimers = .default, scheduler: any TransactionTimerScheduler) {
         self.shards = (0..<shardCount).map { _ in LockedShard() }
         self.capacityPerShard = max(1, capacity / shardCount)
         self.scheduler = scheduler
@@ -64,16 +74,15 @@ public final class ServerTransactionTable: Sendable {
         let isACK = request.method == "ACK"
         let kind: ServerTransaction.Kind = request.method == "INVITE" ? .invite : .nonInvite
         let (disposition, actions) = shards[shard(key)].lock.withLock { shard -> (Disposition, ServerTransaction.Actions) in
-            if var tx = shard.live[key] {
+            if let index = shard.live.index(forKey: key) {
                 // The ACK for a 2xx belongs to the dialog (the TU), not the transaction.
-                if isACK, tx.state == .accepted { return (.strayACK, .none) }
-                let actions = tx.handle(isACK ? .ack : .requestRetransmission)
-                shard.live[key] = tx
+                if isACK, shard.live.values[index].transaction.state == .accepted { return (.strayACK, .none) }
+                let actions = shard.live.values[index].transaction.handle(isACK ? .ack : .requestRetransmission)
                 return (isACK ? .ackAbsorbed : .retransmission(resend: actions.send), actions)
             }
             if isACK { return (.strayACK, .none) }
             guard shard.live.count < capacityPerShard else { return (.overloaded, .none) }
-            shard.live[key] = ServerTransaction(kind: kind, reliable: reliable, timers: timers)
+            shard.live[key] = Entry(transaction: ServerTransaction(kind: kind, reliable: reliable, timers: timers))
             return (.new, .none)
         }
         if disposition == .new { liveCount.add(1, ordering: .relaxed) }
@@ -86,11 +95,9 @@ public final class ServerTransactionTable: Sendable {
     /// arranges retransmissions and expiry.
     public func respond(_ key: ServerTransactionKey, status: Int, bytes: [UInt8], send: @escaping @Sendable ([UInt8]) -> Void) {
         let actions = shards[shard(key)].lock.withLock { shard -> ServerTransaction.Actions? in
-            guard var tx = shard.live[key] else { return nil }
-            let actions = tx.handle(.respond(status: status, bytes: bytes))
-            shard.live[key] = tx
-            shard.senders[key] = send
-            return actions
+            guard let index = shard.live.index(forKey: key) else { return nil }
+            shard.live.values[index].send = send
+            return shard.live.values[index].transaction.handle(.respond(status: status, bytes: bytes))
         }
         guard let actions else {
             send(bytes)  // no transaction (e.g. already timed out): still answer
@@ -106,8 +113,7 @@ public final class ServerTransactionTable: Sendable {
     /// to a stateless non-2xx answer to INVITE then matches no transaction (``Disposition/strayACK``).
     public func respondStatelessly(_ key: ServerTransactionKey, bytes: [UInt8], send: ([UInt8]) -> Void) {
         let removed = shards[shard(key)].lock.withLock { shard -> Bool in
-            shard.senders.removeValue(forKey: key)
-            return shard.live.removeValue(forKey: key) != nil
+            shard.live.removeValue(forKey: key) != nil
         }
         if removed { liveCount.subtract(1, ordering: .relaxed) }
         send(bytes)
@@ -115,17 +121,15 @@ public final class ServerTransactionTable: Sendable {
 
     private func fire(_ timer: ServerTransactionTimer, key: ServerTransactionKey) {
         let actions = shards[shard(key)].lock.withLock { shard -> ServerTransaction.Actions? in
-            guard var tx = shard.live[key] else { return nil }
-            let actions = tx.handle(.timerFired(timer))
-            shard.live[key] = tx
-            return actions
+            guard let index = shard.live.index(forKey: key) else { return nil }
+            return shard.live.values[index].transaction.handle(.timerFired(timer))
         }
         if let actions { apply(actions, key: key) }
     }
 
     private func apply(_ actions: ServerTransaction.Actions, key: ServerTransactionKey, sending: Bool = true) {
         if sending, let bytes = actions.send {
-            let sender = shards[shard(key)].lock.withLock { $0.senders[key] }
+            let sender = shards[shard(key)].lock.withLock { $0.live[key]?.send }
             sender?(bytes)
         }
         for (timer, delay) in actions.start {
@@ -133,8 +137,7 @@ public final class ServerTransactionTable: Sendable {
         }
         if actions.terminated {
             let removed = shards[shard(key)].lock.withLock { shard -> Bool in
-                shard.senders.removeValue(forKey: key)
-                return shard.live.removeValue(forKey: key) != nil
+                shard.live.removeValue(forKey: key) != nil
             }
             if removed { liveCount.subtract(1, ordering: .relaxed) }
         }

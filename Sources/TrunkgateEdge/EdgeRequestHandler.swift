@@ -121,7 +121,8 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             logger.warning("source locked out", metadata: ["ip": "\(lockout.ip)", "trunk": "\(outcome.event.trunkSid ?? "-")"])
         }
         func reply(_ status: Int, _ reason: String? = nil, _ headers: [SIPHeader] = [], stateless: Bool = false) {
-            let bytes = response(to: message, status: status, reason: reason, headers: headers).serialized()
+            // Written straight from the request's header lines: no response message is built.
+            let bytes = message.serializedResponse(status: status, reason: reason, headers: headers + [SIPHeader(.server, options.serverHeader)])
             if stateless {
                 transactions.respondStatelessly(key, bytes: bytes) { context.send(bytes: $0) }
             } else {

@@ -43,6 +43,47 @@ import Testing
         #expect(checked > 20)
     }
 
+    /// ``SIPMessage/serializedResponse(status:reason:toTag:headers:)`` writes exactly what
+    /// building the response, appending the extra headers and serializing gives: over the
+    /// corpus (compact names, several Vias, To with and without a tag, odd spacing), for
+    /// statuses without and with a To tag added, with and without a reason and extra headers.
+    @Test func serializedResponseIsTheBuiltResponseSerialized() throws {
+        let extras: [[SIPHeader]] = [
+            [],
+            [SIPHeader(.server, "trunkgate")],
+            [SIPHeader(.wwwAuthenticate, "Digest realm=\"a.example\", nonce=\"n1\", algorithm=SHA-256, qop=\"auth\""),
+             SIPHeader(.wwwAuthenticate, "Digest realm=\"a.example\", nonce=\"n2\", algorithm=MD5, qop=\"auth\""),
+             SIPHeader(.server, "trunkgate")],
+            [SIPHeader(.contact, "<sip:alice@192.0.2.1:5060>;expires=3600"), SIPHeader(.contact, "<sip:alice@192.0.2.2>;expires=60;q=0.5"),
+             SIPHeader(.date, "Wed, 02 Dec 2026 01:00:00 GMT"), SIPHeader(.server, "trunkgate")],
+            [SIPHeader(.minExpires, "60"), SIPHeader(.contentLength, "0"), SIPHeader(.server, "x")],
+        ]
+        var checked = 0
+        for (path, bytes) in try ConformanceCorpus.allMessages() {
+            guard let request = try? SIPMessage.parse(bytes, framing: .datagram), request.isRequest else { continue }
+            for status in [100, 180, 200, 401, 407, 423, 503] {
+                for reason in [nil, "Custom Reason"] {
+                    for extra in extras {
+                        var built = request.makeResponse(status: status, reason: reason, toTag: "4a7f")
+                        for h in extra { try built.append(h) }
+                        let direct = request.serializedResponse(status: status, reason: reason, toTag: "4a7f", headers: extra)
+                        #expect(direct == built.serialized(), "\(path) \(status) \(reason ?? "-") \(extra.count) extra")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked > 1000)
+        // Without a given tag each response gets its own random one, as makeResponse does.
+        let invite = try SIPMessage.parse(Array(
+            "INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n".utf8),
+            framing: .stream)
+        let first = try SIPMessage.parse(invite.serializedResponse(status: 401, headers: []), framing: .stream)
+        let second = try SIPMessage.parse(invite.serializedResponse(status: 401, headers: []), framing: .stream)
+        #expect(first.to?.tag != nil && second.to?.tag != nil && first.to?.tag != second.to?.tag)
+        #expect(first.statusCode == 401 && first.cseq == invite.cseq && first.callID == "c1" && first.vias == invite.vias)
+    }
+
     @Test func corpusRoundTrips() throws {
         var checked = 0
         for (path, bytes) in try ConformanceCorpus.allMessages() {

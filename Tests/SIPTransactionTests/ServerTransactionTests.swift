@@ -156,6 +156,27 @@ final class ManualScheduler: TransactionTimerScheduler {
         #expect(table.receive(extra, key: ServerTransactionKey(extra)!, reliable: false) == .overloaded)
     }
 
+    /// RFC 3261 §17.2.3: branch, sent-by (host in any case, port) and method, ACK as INVITE.
+    @Test func rfc3261Key() throws {
+        func key(_ method: String, via: String, cseq: String? = nil) throws -> ServerTransactionKey {
+            let m = try SIPMessage.build(startLine: "\(method) sip:u@h SIP/2.0", headers: [
+                ("Via", via), ("From", "<sip:a@h>;tag=9"), ("To", "<sip:u@h>"), ("Call-ID", "x"), ("CSeq", cseq ?? "5 \(method)"),
+            ])
+            return try #require(ServerTransactionKey(m))
+        }
+        let invite = try key("INVITE", via: "SIP/2.0/UDP PBX.Example.COM:5070;branch=z9hG4bKab1")
+        #expect(invite.value == "z9hG4bKab1|pbx.example.com:5070|INVITE")
+        #expect(try key("ACK", via: "SIP/2.0/UDP pbx.example.com:5070;branch=z9hG4bKab1", cseq: "5 ACK") == invite)
+        #expect(try key("INVITE", via: "SIP/2.0/UDP pbx.example.com:5070;branch=z9hG4bKab1") == invite)
+        #expect(try key("CANCEL", via: "SIP/2.0/UDP pbx.example.com:5070;branch=z9hG4bKab1") != invite)
+        #expect(try key("INVITE", via: "SIP/2.0/UDP pbx.example.com;branch=z9hG4bKab1") != invite)
+        #expect(try key("INVITE", via: "SIP/2.0/UDP pbx.example.com:5070;branch=z9hG4bKab2") != invite)
+        // Equal keys hash alike (the hash is computed once, from the value).
+        let keys: Set = [invite, try key("INVITE", via: "SIP/2.0/UDP pbx.example.com:5070;branch=z9hG4bKab1"),
+                         try key("ACK", via: "SIP/2.0/UDP PBX.example.com:5070;branch=z9hG4bKab1", cseq: "5 ACK")]
+        #expect(keys.count == 1)
+    }
+
     @Test func rfc2543FallbackKey() throws {
         let a = try SIPMessage.build(startLine: "INVITE sip:u@h SIP/2.0", headers: [
             ("Via", "SIP/2.0/UDP 192.0.2.1"), ("From", "<sip:a@h>;tag=9"), ("To", "<sip:u@h>"), ("Call-ID", "x"), ("CSeq", "5 INVITE"),
