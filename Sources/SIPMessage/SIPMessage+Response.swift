@@ -61,18 +61,13 @@ extension SIPMessage {
         out.append(0x20)
         out.append(contentsOf: (reason ?? SIPStatus.reasonPhrase(status)).utf8)
         out.append(0x0D); out.append(0x0A)
-        @inline(__always) func write(_ h: SIPHeader, to out: inout [UInt8]) {
-            out.append(contentsOf: h.name.name.utf8)
-            out.append(0x3A); out.append(0x20)
-            out.append(contentsOf: h.value.utf8)
-        }
         let tagTo = status > 100 && to?.tag == nil
         for h in headers {
             switch h.name.known {
             case .via, .from, .callID, .cseq:
-                write(h, to: &out)
+                Self.appendHeaderLine(h, to: &out)
             case .to:
-                write(h, to: &out)
+                Self.appendHeaderLine(h, to: &out)
                 if tagTo {
                     out.append(contentsOf: ";tag=".utf8)
                     out.append(contentsOf: (toTag ?? SIPMessage.randomTag()).utf8)
@@ -82,20 +77,8 @@ extension SIPMessage {
             }
             out.append(0x0D); out.append(0x0A)
         }
-        // As serialized(): the body (none) is measured at the first Content-Length, or at the end.
-        var wroteLength = false
-        for h in extra {
-            if h.name.known == .contentLength {
-                if wroteLength { continue }
-                wroteLength = true
-                out.append(contentsOf: "Content-Length: 0".utf8)
-            } else {
-                write(h, to: &out)
-            }
-            out.append(0x0D); out.append(0x0A)
-        }
-        if !wroteLength { out.append(contentsOf: "Content-Length: 0\r\n".utf8) }
-        out.append(0x0D); out.append(0x0A)
+        // The copied headers hold no Content-Length; the extra ones are written as serialized() does.
+        Self.appendHeaderLines(extra, bodyCount: 0, to: &out)
         return out
     }
 

@@ -249,28 +249,40 @@ public struct SIPMessage: Sendable {
             out.append(contentsOf: s.reason.utf8)
         }
         out.append(0x0D); out.append(0x0A)
+        Self.appendHeaderLines(headers, bodyCount: body.count, to: &out)
+        out.append(contentsOf: body)
+        return out
+    }
+
+    /// Writes `headers` and the blank line that ends them, as the wire form has them: one
+    /// Content-Length, measuring `bodyCount` whatever value it had, at the first one's place or
+    /// after the others.
+    static func appendHeaderLines(_ headers: [SIPHeader], bodyCount: Int, to out: inout [UInt8]) {
         var wroteLength = false
         for h in headers {
             if h.name.known == .contentLength {
                 if wroteLength { continue }
                 wroteLength = true
                 out.append(contentsOf: "Content-Length: ".utf8)
-                Self.appendDecimal(body.count, to: &out)
+                appendDecimal(bodyCount, to: &out)
             } else {
-                out.append(contentsOf: h.name.name.utf8)
-                out.append(0x3A); out.append(0x20)
-                out.append(contentsOf: h.value.utf8)
+                appendHeaderLine(h, to: &out)
             }
             out.append(0x0D); out.append(0x0A)
         }
         if !wroteLength {
             out.append(contentsOf: "Content-Length: ".utf8)
-            Self.appendDecimal(body.count, to: &out)
+            appendDecimal(bodyCount, to: &out)
             out.append(0x0D); out.append(0x0A)
         }
         out.append(0x0D); out.append(0x0A)
-        out.append(contentsOf: body)
-        return out
+    }
+
+    /// `Name: value`, without the line end.
+    static func appendHeaderLine(_ header: SIPHeader, to out: inout [UInt8]) {
+        out.append(contentsOf: header.name.name.utf8)
+        out.append(0x3A); out.append(0x20)
+        out.append(contentsOf: header.value.utf8)
     }
 
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {

@@ -76,7 +76,7 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         if let rejection = validator.check(message), method != "ACK" {
             var extra: [SIPHeader] = []
             if let header = rejection.header { extra.append(header) }
-            context.send(response(to: message, status: rejection.status, reason: rejection.reason, headers: extra))
+            context.send(bytes: response(to: message, status: rejection.status, reason: rejection.reason, headers: extra))
             return
         }
         guard let key = ServerTransactionKey(message) else { return }
@@ -95,7 +95,7 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             return
         case .overloaded:
             counters.overloaded.add(1, ordering: .relaxed)
-            context.send(response(to: message, status: 503, reason: "Service Unavailable", headers: [SIPHeader(.retryAfter, "5")]))
+            context.send(bytes: response(to: message, status: 503, reason: "Service Unavailable", headers: [SIPHeader(.retryAfter, "5")]))
             return
         }
         // Requests inside a call (BYE from either side, CANCEL) belong to the B2BUA; the dialog
@@ -121,8 +121,7 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             logger.warning("source locked out", metadata: ["ip": "\(lockout.ip)", "trunk": "\(outcome.event.trunkSid ?? "-")"])
         }
         func reply(_ status: Int, _ reason: String? = nil, _ headers: [SIPHeader] = [], stateless: Bool = false) {
-            // Written straight from the request's header lines: no response message is built.
-            let bytes = message.serializedResponse(status: status, reason: reason, headers: headers + [SIPHeader(.server, options.serverHeader)])
+            let bytes = response(to: message, status: status, reason: reason, headers: headers)
             if stateless {
                 transactions.respondStatelessly(key, bytes: bytes) { context.send(bytes: $0) }
             } else {
@@ -199,11 +198,10 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         return trunk.phoneNumbers.contains(e164)
     }
 
-    func response(to request: SIPMessage, status: Int, reason: String?, headers: [SIPHeader]) -> SIPMessage {
-        var r = request.makeResponse(status: status, reason: reason)
-        for h in headers { try? r.append(h) }
-        try? r.append(SIPHeader(.server, options.serverHeader))
-        return r
+    /// Every answer of the edge's own, with its Server header: written straight from the
+    /// request's header lines, no response message built.
+    func response(to request: SIPMessage, status: Int, reason: String?, headers: [SIPHeader]) -> [UInt8] {
+        request.serializedResponse(status: status, reason: reason, headers: headers + [SIPHeader(.server, options.serverHeader)])
     }
 
     /// RFC 1123 date in GMT (RFC 3261 §20.17), computed without a formatter object.
