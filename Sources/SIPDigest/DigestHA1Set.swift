@@ -12,6 +12,14 @@ public struct DigestHA1Set: Sendable, Hashable {
         self.sha512_256 = sha512_256?.lowercased()
     }
 
+    /// Values the caller already keeps lower-cased (the edge's snapshot): no new strings per
+    /// verification, which the lower-casing initializer would allocate.
+    public init(lowercasedMD5 md5: String?, sha256: String?, sha512_256: String?) {
+        self.md5 = md5
+        self.sha256 = sha256
+        self.sha512_256 = sha512_256
+    }
+
     /// All three HA1s from a password: what the credential store keeps instead of the password.
     public static func compute(username: String, realm: String, password: String) -> DigestHA1Set {
         DigestHA1Set(

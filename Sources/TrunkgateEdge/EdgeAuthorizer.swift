@@ -21,7 +21,7 @@ public struct RequestSource: Sendable, Hashable {
 /// The authentication decision for one request (SPEC §3 "Authentication" and lockout).
 public enum AuthDecision: Sendable {
     /// Go ahead. `credential` is set when digest authentication took place.
-    case allow(trunk: TrunkConfiguration, credential: Credential?, algorithm: String?)
+    case allow(trunk: TrunkConfiguration, credential: EdgeCredential?, algorithm: String?)
     /// Answer 401/407 with these challenge headers.
     case challenge(DigestChallenge)
     /// Answer with this status (403, 404).
@@ -118,7 +118,7 @@ public struct EdgeAuthorizer: Sendable {
             request: DigestRequest(method: method, uri: String(uri.raw), body: Array(request.body)),
             policy: policy, binding: binding,
             user: { name in
-                trunk.credentials[name].map { DigestHA1Set(md5: $0.ha1MD5, sha256: $0.ha1SHA256, sha512_256: $0.ha1SHA512_256) }
+                trunk.credentials[name].map { DigestHA1Set(lowercasedMD5: $0.ha1MD5, sha256: $0.ha1SHA256, sha512_256: $0.ha1SHA512_256) }
             })
         switch verification {
         case .ok(let user, let algorithm):

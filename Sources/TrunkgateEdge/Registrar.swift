@@ -98,7 +98,7 @@ public final class Registrar: Sendable {
     public var count: Int { liveCount.load(ordering: .relaxed) }
 
     /// Processes an authenticated REGISTER for `trunk`.
-    public func register(_ request: SIPMessage, trunk: Trunk, credential: Credential?, source: RequestSource, now: Date) -> Result {
+    public func register(_ request: SIPMessage, trunk: Trunk, credential: EdgeCredential?, source: RequestSource, now: Date) -> Result {
         guard let to = request.to, to.uri.isSIP, let callID = request.callID, let cseq = request.cseq else {
             return .badRequest("To must be a SIP address of record")
         }

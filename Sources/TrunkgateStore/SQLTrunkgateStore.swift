@@ -972,10 +972,11 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             .map(Self.decodeTrunk)
         guard !trunks.isEmpty else { return [] }
 
-        var credentials: [String: [String: Credential]] = [:]
-        for row in try await ex.query("SELECT \(credentialColumns) FROM credentials" + filter, binds) {
-            let c = Self.decodeCredential(row)
-            credentials[c.trunkSid, default: [:]][c.userName] = c
+        // Only the columns the edge reads (EdgeCredential): a trunk may hold 100,000 of them.
+        var credentials: [String: [String: EdgeCredential]] = [:]
+        for row in try await ex.query("SELECT trunk_sid, sid, user_name, ha1_md5, ha1_sha256, ha1_sha512_256 FROM credentials" + filter, binds) {
+            let c = EdgeCredential(sid: row.string(1), userName: row.string(2), ha1MD5: row.string(3), ha1SHA256: row.string(4), ha1SHA512_256: row.string(5))
+            credentials[row.string(0), default: [:]][c.userName] = c
         }
         var numbers: [String: [String]] = [:]
         for row in try await ex.query("SELECT trunk_sid, phone_number FROM phone_numbers" + filter + " ORDER BY phone_number", binds) {

@@ -18,9 +18,15 @@ public import TrunkgateModel
 ///   `ROLLBACK` on any error); two reader connections for reads (WAL readers never block the
 ///   writer and always see the latest commit).
 /// - Foreign keys on, `busy_timeout` 5 s (another process holding the write lock).
-/// - Change notifications are in-process: published after each commit of this store.
+/// - Change notifications: published after each commit of this store, and, once somebody
+///   subscribes, by a watcher that reads the newest change version every 100 ms: another
+///   process (the admin CLI's `credentials import`) writes to the same file, and SQLite has no
+///   cross-process notification. The read is one index lookup.
 public final class SQLiteStore: SQLTrunkgateStore, @unchecked Sendable {
     public let path: String
+    /// How often the watcher looks for commits of other processes.
+    static let watchInterval: Duration = .milliseconds(100)
+    private let watcher = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens (creating and migrating when needed) the database file at `path`.
     public static func open(path: String, logger: Logger = Logger(label: "trunkgate.store.sqlite")) async throws(StoreError) -> SQLiteStore {
@@ -39,6 +45,34 @@ public final class SQLiteStore: SQLTrunkgateStore, @unchecked Sendable {
     private init(path: String, backend: SQLiteBackend) {
         self.path = path
         super.init(backend: backend)
+    }
+
+    public override func configChangeNotifications() -> AsyncStream<Int64> {
+        let stream = super.configChangeNotifications()
+        watcher.withLock { watcher in
+            guard watcher == nil else { return }
+            let notifier = self.notifier
+            watcher = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.watchInterval)
+                    guard let self, !Task.isCancelled else { break }
+                    // The notifier drops versions already published, so this wakes nobody
+                    // unless something new was committed.
+                    if let v = try? await self.currentConfigVersion() { notifier.publish(v) }
+                }
+            }
+        }
+        return stream
+    }
+
+    public override func close() async throws {
+        let task = watcher.withLock { w in
+            defer { w = nil }
+            return w
+        }
+        task?.cancel()
+        await task?.value
+        try await super.close()
     }
 }
 

@@ -31,7 +31,7 @@ struct EdgeFixture {
                                 ha1MD5: ha1.md5!, ha1SHA256: ha1.sha256!, ha1SHA512_256: ha1.sha512_256!, realm: trunk.realm)
         let cidrs = acl.map { try! CIDR(parsing: $0) }
         configuration = EdgeConfiguration(version: 1, trunks: [
-            TrunkConfiguration(trunk: trunk, credentials: ["pbx01": credential], acl: cidrs, phoneNumbers: [], destinations: []),
+            TrunkConfiguration(trunk: trunk, credentials: ["pbx01": EdgeCredential(credential)], acl: cidrs, phoneNumbers: [], destinations: []),
         ])
         let authenticator = DigestAuthenticator(keys: try! NonceKeyRing(current: .generate(id: 1)), clock: clock)
         authorizer = EdgeAuthorizer(authenticator: authenticator, lockouts: LockoutTracker(policy: lockout))

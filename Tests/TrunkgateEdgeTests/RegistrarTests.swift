@@ -58,7 +58,7 @@ import TrunkgateModel
             ])
         }
         for i in 0..<40 {
-            _ = reg.register(request("a\(i)", domain: "pbx.example.com"), trunk: trunk, credential: i < 10 ? credential : nil, source: source, now: t0)
+            _ = reg.register(request("a\(i)", domain: "pbx.example.com"), trunk: trunk, credential: i < 10 ? EdgeCredential(credential) : nil, source: source, now: t0)
         }
         for i in 0..<7 { _ = reg.register(request("b\(i)", domain: "other.example.com"), trunk: other, credential: nil, source: source, now: t0) }
         #expect(reg.count == 47)

@@ -11,7 +11,7 @@ import TrunkgateModel
     @Test func oneCredentialIsAddedOrRemovedWithoutTouchingTheRest() {
         let trunk = Trunk(sid: "TK1", accountSid: "AC1", trunkName: "t", domainName: "t.example.com")
         let base = EdgeConfiguration(version: 1, trunks: [
-            TrunkConfiguration(trunk: trunk, credentials: ["alice": credential("alice", sid: "CR1")], acl: [], phoneNumbers: [], destinations: []),
+            TrunkConfiguration(trunk: trunk, credentials: ["alice": EdgeCredential(credential("alice", sid: "CR1"))], acl: [], phoneNumbers: [], destinations: []),
         ])
         var next = base
         let added = next.applyCredential(trunkSid: "TK1", credentialSid: "CR2", credential("bob", sid: "CR2"))

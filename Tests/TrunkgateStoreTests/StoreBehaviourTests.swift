@@ -741,7 +741,7 @@ struct StoreBehaviourTests {
             #expect(config.version >= version)
             let tc = try #require(config.trunksBySid[trunk.sid])
             #expect(tc.trunk == trunk)
-            #expect(tc.credentials == ["alice": alice, "bob": bob])
+            #expect(tc.credentials == ["alice": EdgeCredential(alice), "bob": EdgeCredential(bob)])
             #expect(Set(tc.acl) == [cidr("203.0.113.0/24"), cidr("2001:db8::/48"), cidr("198.51.100.50/32")])
             #expect(tc.aclAllows(IPAddress("203.0.113.77")!) && tc.aclAllows(IPAddress("198.51.100.50")!))
             #expect(!tc.aclAllows(IPAddress("198.51.100.51")!))
@@ -849,5 +849,36 @@ struct PostgresSpecificTests {
         #expect(try StoreFactory.kind(of: "sqlite:///x/y.db", dataDirectory: "/data") == .sqlite(path: "/x/y.db"))
         #expect(try StoreFactory.kind(of: "postgres://u@h/d", dataDirectory: "/data") == .postgres(url: "postgres://u@h/d"))
         #expect(throws: StoreError.self) { try StoreFactory.kind(of: "redis://h", dataDirectory: "/data") }
+    }
+}
+
+@Suite("SQLite specifics")
+struct SQLiteSpecificTests {
+    /// The admin CLI (`credentials import`) writes to the file from another process, which
+    /// SQLite cannot announce: the store's watcher finds the commit within its 100 ms poll.
+    @Test func anotherConnectionsCommitIsNoticedWithinAFewHundredMilliseconds() async throws {
+        let dir = try makeTempDirectory("sqlite-watch")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let edge = try await SQLiteStore.open(path: dir + "/trunkgate.sqlite", logger: testLogger)
+        let cli = try await SQLiteStore.open(path: dir + "/trunkgate.sqlite", logger: testLogger)
+        do {
+            let onEdge = edge.configChangeNotifications()
+            let account = try await makeAccount(cli)
+            let trunk = try await makeTrunk(cli, account)
+            let cred = try await makeCredential(cli, trunk)
+            let version = try await cli.currentConfigVersion()
+            let clock = ContinuousClock()
+            let started = clock.now
+            let seen = await awaitVersion(onEdge, atLeast: version, timeout: .seconds(2))
+            #expect(seen != nil, "the other connection's commit was announced")
+            #expect(clock.now - started < .milliseconds(600), "by the 100 ms watcher, not a 1 s poll")
+            #expect(try await edge.loadTrunkConfiguration(sid: trunk.sid)?.credentials["alice"]?.sid == cred.sid)
+        } catch {
+            try? await edge.close()
+            try? await cli.close()
+            throw error
+        }
+        try await edge.close()
+        try await cli.close()
     }
 }

@@ -731,7 +731,8 @@ public final class CallManager: Sendable {
                 let trunk = configuration.trunksBySid[call.trunkSid]
                 let revoked: Bool
                 if let credentialSid = call.credentialSid {
-                    revoked = trunk.map { t in !t.credentials.values.contains { $0.sid == credentialSid } } ?? true
+                    // By the call's user name: one lookup, not a walk of the trunk's credentials.
+                    revoked = trunk.map { t in call.caller.user.flatMap { t.credentials[$0]?.sid } != credentialSid } ?? true
                 } else {
                     revoked = trunk == nil
                 }
