@@ -14,10 +14,17 @@ public protocol TransactionTimerScheduler: Sendable {
 /// (`.overloaded`) so the caller can answer 503 statelessly. Sharded so that the cores do not
 /// contend on one lock.
 ///
-/// Sizing: a non-INVITE request answered over UDP keeps its transaction (and its response, for
-/// retransmissions) for Timer J, 32 s, so the table holds about 32 s × the rate of stateful
-/// answers (a REGISTER that passed digest gets one; challenges are stateless). The default,
-/// 400,000, covers 12,500 such answers per second; an entry is about 1 KB.
+/// Sizing: a non-INVITE request answered over UDP keeps its response, for retransmissions, for
+/// Timer J, 32 s, so the table holds about 32 s × the rate of stateful answers (a REGISTER that
+/// passed digest gets one; challenges are stateless). The default, 400,000, covers 12,500 such
+/// answers per second.
+///
+/// Such a Completed non-INVITE transaction has nothing left to do but answer retransmissions
+/// and expire, and every one expires Timer J after it completed: it leaves the state-machine
+/// table for a lean one (key → response bytes), and expires with the other transactions that
+/// completed in the same ``completionWindow``, one timer per window instead of one per
+/// transaction (at thousands of REGISTERs a second, the timers and the state were a sizeable
+/// part of the edge's CPU and of its memory after a burst).
 public final class ServerTransactionTable: Sendable {
     public enum Disposition: Sendable, Hashable {
         /// A new request: hand it to the transaction user, then call ``respond(_:status:bytes:send:)``.
@@ -41,6 +48,14 @@ public final class ServerTransactionTable: Sendable {
     private struct Shard {
         /// One entry per transaction: the state and its reply path together (one key copy).
         var live: [ServerTransactionKey: Entry] = [:]
+        /// Completed non-INVITE transactions over UDP: the final response, for retransmissions.
+        var completed: [ServerTransactionKey: [UInt8]] = [:]
+        /// The keys of `completed` by completion window, oldest first. The last batch takes new
+        /// keys while `batchOpen`; each batch has one timer that expires it.
+        var batches: [[ServerTransactionKey]] = []
+        var batchOpen = false
+
+        var count: Int { live.count + completed.count }
     }
 
     private final class LockedShard: Sendable {
@@ -52,6 +67,9 @@ public final class ServerTransactionTable: Sendable {
     private let scheduler: any TransactionTimerScheduler
     private let timers: TransactionTimers
     private let liveCount = Atomic<Int>(0)
+    /// Completed non-INVITE transactions expire together with the others of the same window:
+    /// they live Timer J plus at most this.
+    public static let completionWindow: Duration = .milliseconds(50)
 
     public init(capacity: Int = 400_000, shardCount: Int = 16, timers: TransactionTimers = .default, scheduler: any TransactionTimerScheduler) {
         self.shards = (0..<shardCount).map { _ in LockedShard() }
@@ -81,7 +99,8 @@ public final class ServerTransactionTable: Sendable {
                 return (isACK ? .ackAbsorbed : .retransmission(resend: actions.send), actions)
             }
             if isACK { return (.strayACK, .none) }
-            guard shard.live.count < capacityPerShard else { return (.overloaded, .none) }
+            if let response = shard.completed[key] { return (.retransmission(resend: response), .none) }
+            guard shard.count < capacityPerShard else { return (.overloaded, .none) }
             shard.live[key] = Entry(transaction: ServerTransaction(kind: kind, reliable: reliable, timers: timers))
             return (.new, .none)
         }
@@ -94,16 +113,67 @@ public final class ServerTransactionTable: Sendable {
     /// The transaction user answers: records the response, sends it through `send`, and
     /// arranges retransmissions and expiry.
     public func respond(_ key: ServerTransactionKey, status: Int, bytes: [UInt8], send: @escaping @Sendable ([UInt8]) -> Void) {
-        let actions = shards[shard(key)].lock.withLock { shard -> ServerTransaction.Actions? in
-            guard let index = shard.live.index(forKey: key) else { return nil }
-            shard.live.values[index].send = send
-            return shard.live.values[index].transaction.handle(.respond(status: status, bytes: bytes))
+        enum Outcome {
+            case noTransaction
+            /// Moved to the lean table; `openedBatch`: the first of a new completion window.
+            case completed(openedBatch: Bool)
+            case stateful(ServerTransaction.Actions)
         }
-        guard let actions else {
+        let index = shard(key)
+        let outcome = shards[index].lock.withLock { shard -> Outcome in
+            guard let i = shard.live.index(forKey: key) else { return .noTransaction }
+            let actions = shard.live.values[i].transaction.handle(.respond(status: status, bytes: bytes))
+            let t = shard.live.values[i].transaction
+            guard t.kind == .nonInvite, t.state == .completed, let response = t.lastResponse else {
+                shard.live.values[i].send = send
+                return .stateful(actions)
+            }
+            // Nothing left but Timer J: into the lean table, expired with its window's batch.
+            shard.live.remove(at: i)
+            shard.completed[key] = response
+            if shard.batchOpen {
+                shard.batches[shard.batches.count - 1].append(key)
+                return .completed(openedBatch: false)
+            }
+            shard.batches.append([key])
+            shard.batchOpen = true
+            return .completed(openedBatch: true)
+        }
+        switch outcome {
+        case .noTransaction:
             send(bytes)  // no transaction (e.g. already timed out): still answer
-            return
+        case .completed(let openedBatch):
+            send(bytes)  // no reply path is kept: a retransmission's answer goes by its caller
+            if openedBatch {
+                let window = Self.completionWindow
+                scheduler.schedule(after: window) { [weak self] in self?.closeBatch(shard: index) }
+                scheduler.schedule(after: timers.timeout + window) { [weak self] in self?.expireOldestBatch(shard: index) }
+            }
+        case .stateful(let actions):
+            apply(actions, key: key)
         }
-        apply(actions, key: key)
+    }
+
+    private func closeBatch(shard index: Int) {
+        shards[index].lock.withLock { $0.batchOpen = false }
+    }
+
+    /// Timer J of the oldest window's transactions (batches expire in the order they opened:
+    /// every batch waits the same delay).
+    private func expireOldestBatch(shard index: Int) {
+        let expired = shards[index].lock.withLock { shard -> Int in
+            guard !shard.batches.isEmpty else { return 0 }
+            let batch = shard.batches.removeFirst()
+            if shard.batches.isEmpty { shard.batchOpen = false }
+            var removed = 0
+            for key in batch where shard.completed.removeValue(forKey: key) != nil { removed += 1 }
+            // After a burst, give the bucket storage back (a dictionary never shrinks by itself).
+            if shard.completed.capacity > 4096, shard.completed.count * 8 < shard.completed.capacity {
+                shard.completed = Dictionary(uniqueKeysWithValues: shard.completed.lazy.map { ($0.key, $0.value) })
+            }
+            return removed
+        }
+        if expired > 0 { liveCount.subtract(expired, ordering: .relaxed) }
     }
 
     /// The transaction user answers without keeping state: the transaction is forgotten and

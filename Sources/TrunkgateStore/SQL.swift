@@ -28,6 +28,25 @@ struct SQLRow: Sendable {
 
     func string(_ i: Int) -> String { optString(i) ?? "" }
 
+    func isNull(_ i: Int) -> Bool {
+        if case .null = self[i] { return true }
+        return false
+    }
+
+    /// The text in a storage of its own, for values kept long after the rows are gone (the
+    /// edge's snapshot). A row's strings sit between the row's other allocations; kept as they
+    /// are, 100,000 of them would pin the pages of every freed row (glibc can only return
+    /// whole free pages). Copies made while the rows are still alive are laid out together.
+    func keptString(_ i: Int) -> String {
+        let s = string(i)
+        let count = s.utf8.count
+        guard count > 15 else { return s }  // small strings live inside the String value
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            _ = buffer.initialize(fromContentsOf: s.utf8)
+            return count
+        }
+    }
+
     func optString(_ i: Int) -> String? {
         switch self[i] {
         case .text(let s): return s

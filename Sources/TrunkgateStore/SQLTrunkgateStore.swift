@@ -249,6 +249,15 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             transport: r.string(12), userAgent: r.optString(13), updatedAt: r.date(14))
     }
 
+    /// A binding the registrar keeps in memory: its own strings in fresh storage (``SQLRow/keptString(_:)``;
+    /// the account and trunk sids and the User-Agent are interned by the registrar).
+    static func decodeKeptRegistration(_ r: SQLRow) -> RegistrationBinding {
+        RegistrationBinding(
+            sid: r.keptString(0), accountSid: r.string(1), trunkSid: r.string(2), aor: r.keptString(3), contact: r.keptString(4), expiresAt: r.date(5),
+            q: r.int(6), callID: r.keptString(7), cseq: r.int(8), credentialSid: r.isNull(9) ? nil : r.keptString(9), sourceIP: r.keptString(10),
+            sourcePort: r.int(11), transport: r.string(12), userAgent: r.optString(13), updatedAt: r.date(14))
+    }
+
     // MARK: - Accounts and API keys
 
     public func createAccount(_ account: Account, key: APIKey) async throws(StoreError) {
@@ -942,7 +951,7 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
     public func activeRegistrations(now: Date) async throws(StoreError) -> [RegistrationBinding] {
         try await read { ex in
             try await ex.query("SELECT \(Self.registrationColumns) FROM registrations WHERE expires_at > ? ORDER BY sid", [.date(now)])
-                .map(Self.decodeRegistration)
+                .map(Self.decodeKeptRegistration)
         }
     }
 
@@ -975,7 +984,8 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
         // Only the columns the edge reads (EdgeCredential): a trunk may hold 100,000 of them.
         var credentials: [String: [String: EdgeCredential]] = [:]
         for row in try await ex.query("SELECT trunk_sid, sid, user_name, ha1_md5, ha1_sha256, ha1_sha512_256 FROM credentials" + filter, binds) {
-            let c = EdgeCredential(sid: row.string(1), userName: row.string(2), ha1MD5: row.string(3), ha1SHA256: row.string(4), ha1SHA512_256: row.string(5))
+            let c = EdgeCredential(sid: row.keptString(1), userName: row.keptString(2), ha1MD5: row.keptString(3), ha1SHA256: row.keptString(4),
+                                   ha1SHA512_256: row.keptString(5))
             credentials[row.string(0), default: [:]][c.userName] = c
         }
         var numbers: [String: [String]] = [:]

@@ -146,6 +146,54 @@ final class ManualScheduler: TransactionTimerScheduler {
         #expect(sent.last == [2, 0, 0] && table.count == 1)
     }
 
+    /// A non-INVITE answered over UDP keeps only its response until Timer J, and the
+    /// transactions that complete within one window share one expiry timer.
+    @Test func completedNonInviteAnswersRetransmissionsUntilTimerJ() throws {
+        let scheduler = ManualScheduler()
+        let table = ServerTransactionTable(capacity: 1000, shardCount: 1, scheduler: scheduler)
+        var keys: [ServerTransactionKey] = []
+        let sent = Mutex<[[UInt8]]>([])
+        for i in 0..<100 {
+            let r = try Self.request("REGISTER", branch: "z9hG4bK-r\(i)")
+            let key = try #require(ServerTransactionKey(r))
+            #expect(table.receive(r, key: key, reliable: false) == .new)
+            table.respond(key, status: 200, bytes: [2, 0, UInt8(i)]) { bytes in sent.withLock { $0.append(bytes) } }
+            keys.append(key)
+        }
+        #expect(sent.withLock { $0.count } == 100 && sent.withLock { $0.last } == [2, 0, 99])
+        #expect(table.count == 100)
+        #expect(scheduler.count == 2, "one window: one timer closing it, one expiring it; not one per transaction")
+        let again = try Self.request("REGISTER", branch: "z9hG4bK-r7")
+        #expect(table.receive(again, key: keys[7], reliable: false) == .retransmission(resend: [2, 0, 7]))
+        table.respond(keys[7], status: 500, bytes: [5]) { bytes in sent.withLock { $0.append(bytes) } }
+        #expect(table.receive(again, key: keys[7], reliable: false) == .retransmission(resend: [2, 0, 7]), "the final answer stays the first one")
+
+        // A transaction completing after the window closed goes into the next window.
+        scheduler.advance(by: ServerTransactionTable.completionWindow)
+        let late = try Self.request("OPTIONS", branch: "z9hG4bK-late")
+        let lateKey = try #require(ServerTransactionKey(late))
+        #expect(table.receive(late, key: lateKey, reliable: false) == .new)
+        table.respond(lateKey, status: 200, bytes: [9]) { _ in }
+        #expect(table.count == 101)
+
+        // Timer J (32 s) after the first window: its 100 are gone, the late one is still there.
+        scheduler.advance(by: .seconds(32))
+        #expect(table.count == 1)
+        #expect(table.receive(again, key: keys[7], reliable: false) == .new, "forgotten after Timer J: a new request")
+        #expect(table.receive(late, key: lateKey, reliable: false) == .retransmission(resend: [9]))
+        scheduler.advance(by: ServerTransactionTable.completionWindow + .milliseconds(1))
+        #expect(table.count == 1, "only the new REGISTER, still unanswered")
+        #expect(table.receive(late, key: lateKey, reliable: false) == .new)
+
+        // Over TCP nothing lingers.
+        let tcp = try Self.request("OPTIONS", branch: "z9hG4bK-tcp")
+        let tcpKey = try #require(ServerTransactionKey(tcp))
+        let before = table.count
+        #expect(table.receive(tcp, key: tcpKey, reliable: true) == .new)
+        table.respond(tcpKey, status: 200, bytes: [1]) { _ in }
+        #expect(table.count == before)
+    }
+
     @Test func boundedCapacity() throws {
         let table = ServerTransactionTable(capacity: 16, shardCount: 1, scheduler: ManualScheduler())
         for i in 0..<16 {
