@@ -39,6 +39,9 @@ public struct EdgeBackgroundService: Service {
         returnFreedMemory()
     }
 
+    /// Credentials from which a trunk's reload is worth returning the freed memory at once.
+    static let bigTrunk = 10_000
+
     /// Hands the memory freed after a bulk load (the store's rows, the previous snapshot) back
     /// to the system: glibc keeps it in its arenas otherwise, and RSS stays at the load's peak.
     static func returnFreedMemory() {
@@ -147,10 +150,10 @@ public struct EdgeBackgroundService: Service {
             }
             // Calls authenticated with a credential deleted just now end at once (BYE both legs).
             if !trunks.isEmpty || !credentials.isEmpty { handler.calls?.endRevokedCalls(in: handler.configuration.current) }
-            // A whole trunk was read again (a bulk import's batch, a trunk or ACL change): its rows
+            // A big trunk was read again (a bulk import's batch, a trunk or ACL change): its rows
             // and the replaced snapshot were garbage a moment ago, up to 100 MB with 100,000
-            // credentials. Rare enough that walking the arenas costs nothing that matters.
-            if !loaded.isEmpty || !fallback.isEmpty { Self.returnFreedMemory() }
+            // credentials. Only then: the walk of every arena holds each one's lock meanwhile.
+            if loaded.contains(where: { ($0.1?.credentials.count ?? 0) >= Self.bigTrunk }) { Self.returnFreedMemory() }
             if lockoutsChanged { await syncLockouts() }
         } catch {
             if Task.isCancelled { return }  // shutting down
