@@ -68,7 +68,9 @@ public final class ServerTransactionTable: Sendable {
     private let timers: TransactionTimers
     private let liveCount = Atomic<Int>(0)
     /// Completed non-INVITE transactions expire together with the others of the same window:
-    /// they live Timer J plus at most this.
+    /// they live Timer J plus at most this. (If the timers run late, as on a stalled event loop,
+    /// a window closes late too, and what completed in the delay lives that much less than
+    /// Timer J: a retransmission after that is a new request.)
     public static let completionWindow: Duration = .milliseconds(50)
 
     public init(capacity: Int = 400_000, shardCount: Int = 16, timers: TransactionTimers = .default, scheduler: any TransactionTimerScheduler) {

@@ -28,4 +28,16 @@ import TrunkgateModel
         #expect(!takenName, "a user name held by another credential: reload instead")
         #expect(next.trunksBySid["TK1"]?.credentials["bob"]?.sid == "CR2")
     }
+
+    /// The snapshot keeps HA1s lower-cased (the verifier hashes them as lower-case hex text) and
+    /// only the fields the SIP path reads.
+    @Test func edgeCredentialKeepsLowerCasedHA1sAndTheSid() {
+        var c = credential("alice", sid: "CR1")
+        c.ha1MD5 = "ABCDEF0123456789ABCDEF0123456789"
+        c.ha1SHA256 = String(repeating: "a1", count: 32)
+        let e = EdgeCredential(c)
+        #expect(e.sid == "CR1" && e.userName == "alice")
+        #expect(e.ha1MD5 == "abcdef0123456789abcdef0123456789")
+        #expect(e.ha1SHA256 == c.ha1SHA256 && e.ha1SHA512_256 == "t-alice")
+    }
 }
