@@ -242,20 +242,14 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
 
     static let registrationColumns =
         "sid, account_sid, trunk_sid, aor, contact, expires_at, q, call_id, cseq, credential_sid, source_ip, source_port, transport, user_agent, updated_at"
-    static func decodeRegistration(_ r: SQLRow) -> RegistrationBinding {
-        RegistrationBinding(
-            sid: r.string(0), accountSid: r.string(1), trunkSid: r.string(2), aor: r.string(3), contact: r.string(4), expiresAt: r.date(5),
-            q: r.int(6), callID: r.string(7), cseq: r.int(8), credentialSid: r.optString(9), sourceIP: r.string(10), sourcePort: r.int(11),
-            transport: r.string(12), userAgent: r.optString(13), updatedAt: r.date(14))
-    }
-
-    /// A binding the registrar keeps in memory: its own strings in fresh storage (``SQLRow/keptString(_:)``;
+    /// `kept`: for the registrar's memory, its own strings in fresh storage (``SQLRow/keptString(_:)``;
     /// the account and trunk sids and the User-Agent are interned by the registrar).
-    static func decodeKeptRegistration(_ r: SQLRow) -> RegistrationBinding {
-        RegistrationBinding(
-            sid: r.keptString(0), accountSid: r.string(1), trunkSid: r.string(2), aor: r.keptString(3), contact: r.keptString(4), expiresAt: r.date(5),
-            q: r.int(6), callID: r.keptString(7), cseq: r.int(8), credentialSid: r.isNull(9) ? nil : r.keptString(9), sourceIP: r.keptString(10),
-            sourcePort: r.int(11), transport: r.string(12), userAgent: r.optString(13), updatedAt: r.date(14))
+    static func decodeRegistration(_ r: SQLRow, kept: Bool = false) -> RegistrationBinding {
+        let text = kept ? r.keptString : r.string
+        return RegistrationBinding(
+            sid: text(0), accountSid: r.string(1), trunkSid: r.string(2), aor: text(3), contact: text(4), expiresAt: r.date(5),
+            q: r.int(6), callID: text(7), cseq: r.int(8), credentialSid: r.isNull(9) ? nil : text(9), sourceIP: text(10), sourcePort: r.int(11),
+            transport: r.string(12), userAgent: r.optString(13), updatedAt: r.date(14))
     }
 
     // MARK: - Accounts and API keys
@@ -944,14 +938,14 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
             sql += " AND sid > ? ORDER BY sid LIMIT ?"
             binds += [.text(page.after ?? ""), .int(page.limit + 1)]
             let rows = try await ex.query(sql, binds)
-            return Self.page(rows, page, Self.decodeRegistration, sid: \.sid)
+            return Self.page(rows, page, { Self.decodeRegistration($0) }, sid: \.sid)
         }
     }
 
     public func activeRegistrations(now: Date) async throws(StoreError) -> [RegistrationBinding] {
         try await read { ex in
             try await ex.query("SELECT \(Self.registrationColumns) FROM registrations WHERE expires_at > ? ORDER BY sid", [.date(now)])
-                .map(Self.decodeKeptRegistration)
+                .map { Self.decodeRegistration($0, kept: true) }
         }
     }
 

@@ -797,20 +797,12 @@ struct PostgresSpecificTests {
     @Test(.enabled(if: enabled))
     func twoNodesSeeEachOthersChangesWithinOneSecond() async throws {
         let url = try await PostgresTestServer.shared.url()
-        let nodeA = try await PostgresStore.open(url: url, logger: testLogger)
-        let nodeB = try await PostgresStore.open(url: url, logger: testLogger)
-        do {
+        try await withTwoStores({ try await PostgresStore.open(url: url, logger: testLogger) }) { nodeA, nodeB in
             let onB = nodeB.configChangeNotifications()
             let onA = nodeA.configChangeNotifications()
-            let account = try await makeAccount(nodeA)
-            let trunk = try await makeTrunk(nodeA, account)
-            let cred = try await makeCredential(nodeA, trunk)
-            let vA = try await nodeA.currentConfigVersion()
-            let clock = ContinuousClock()
-            let started = clock.now
-            let seen = await awaitVersion(onB, atLeast: vA, timeout: .seconds(1))
-            #expect(seen != nil, "node B notified of node A's write within 1 s")
-            #expect(clock.now - started < .milliseconds(900), "LISTEN/NOTIFY, not only the 1 s poll")
+            let (account, trunk, cred, vA, after) = try await credentialAnnounced(by: nodeA, to: onB, timeout: .seconds(1))
+            #expect(after != nil, "node B notified of node A's write within 1 s")
+            #expect(after.map { $0 < .milliseconds(900) } == true, "LISTEN/NOTIFY, not only the 1 s poll")
             #expect(try await nodeB.loadTrunkConfiguration(sid: trunk.sid)?.credentials["alice"]?.sid == cred.sid)
 
             // And back: a deletion through B reaches A.
@@ -820,13 +812,7 @@ struct PostgresSpecificTests {
             let changes = try await nodeA.configChanges(after: vA, limit: 100).filter { $0.trunkSid == trunk.sid }
             #expect(changes.map(\.kind) == ["credential"])
             #expect(try await nodeA.loadTrunkConfiguration(sid: trunk.sid)?.credentials.isEmpty == true)
-        } catch {
-            try? await nodeA.close()
-            try? await nodeB.close()
-            throw error
         }
-        try await nodeA.close()
-        try await nodeB.close()
     }
 
     @Test func configurationURLParsing() throws {
@@ -859,26 +845,12 @@ struct SQLiteSpecificTests {
     @Test func anotherConnectionsCommitIsNoticedWithinAFewHundredMilliseconds() async throws {
         let dir = try makeTempDirectory("sqlite-watch")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let edge = try await SQLiteStore.open(path: dir + "/trunkgate.sqlite", logger: testLogger)
-        let cli = try await SQLiteStore.open(path: dir + "/trunkgate.sqlite", logger: testLogger)
-        do {
+        try await withTwoStores({ try await SQLiteStore.open(path: dir + "/trunkgate.sqlite", logger: testLogger) }) { edge, cli in
             let onEdge = edge.configChangeNotifications()
-            let account = try await makeAccount(cli)
-            let trunk = try await makeTrunk(cli, account)
-            let cred = try await makeCredential(cli, trunk)
-            let version = try await cli.currentConfigVersion()
-            let clock = ContinuousClock()
-            let started = clock.now
-            let seen = await awaitVersion(onEdge, atLeast: version, timeout: .seconds(2))
-            #expect(seen != nil, "the other connection's commit was announced")
-            #expect(clock.now - started < .milliseconds(600), "by the 100 ms watcher, not a 1 s poll")
+            let (_, trunk, cred, _, after) = try await credentialAnnounced(by: cli, to: onEdge, timeout: .seconds(2))
+            #expect(after != nil, "the other connection's commit was announced")
+            #expect(after.map { $0 < .milliseconds(600) } == true, "by the 100 ms watcher, not a 1 s poll")
             #expect(try await edge.loadTrunkConfiguration(sid: trunk.sid)?.credentials["alice"]?.sid == cred.sid)
-        } catch {
-            try? await edge.close()
-            try? await cli.close()
-            throw error
         }
-        try await edge.close()
-        try await cli.close()
     }
 }

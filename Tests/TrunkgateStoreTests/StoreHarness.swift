@@ -58,6 +58,41 @@ func withStore(_ backend: StoreBackend, _ body: (any TrunkgateStore) async throw
     }
 }
 
+/// Two stores on one database (two edge nodes, or the edge and the admin CLI): opens both with
+/// `open`, runs `body` and closes both, also when `body` throws.
+func withTwoStores<S: TrunkgateStore>(_ open: () async throws -> S, _ body: (S, S) async throws -> Void) async throws {
+    let a = try await open()
+    let b: S
+    do { b = try await open() } catch {
+        try? await a.close()
+        throw error
+    }
+    do {
+        try await body(a, b)
+    } catch {
+        try? await a.close()
+        try? await b.close()
+        throw error
+    }
+    try await a.close()
+    try await b.close()
+}
+
+/// A credential (in a new account and trunk) written through `writer`, and how long after its
+/// write began `notifications` (another store's) announced the version it committed: nil when
+/// not within `timeout`.
+func credentialAnnounced(by writer: any TrunkgateStore, to notifications: AsyncStream<Int64>, timeout: Duration)
+    async throws -> (account: Account, trunk: Trunk, credential: Credential, version: Int64, after: Duration?) {
+    let account = try await makeAccount(writer)
+    let trunk = try await makeTrunk(writer, account)
+    let clock = ContinuousClock()
+    let started = clock.now
+    let credential = try await makeCredential(writer, trunk)
+    let version = try await writer.currentConfigVersion()
+    let seen = await awaitVersion(notifications, atLeast: version, timeout: timeout)
+    return (account, trunk, credential, version, seen.map { _ in clock.now - started })
+}
+
 func makeTempDirectory(_ prefix: String) throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
