@@ -46,19 +46,25 @@ public final class TimerWheelScheduler: TransactionTimerScheduler, Sendable {
         driver.withLock { $0?.cancel(); $0 = nil }
     }
 
+    private func elapsedNanoseconds() -> UInt64 {
+        NIODeadline.now().uptimeNanoseconds &- origin.uptimeNanoseconds
+    }
+
     private func currentTick() -> UInt64 {
-        let elapsed = NIODeadline.now().uptimeNanoseconds &- origin.uptimeNanoseconds
-        return elapsed / tickNanoseconds
+        elapsedNanoseconds() / tickNanoseconds
     }
 
     public func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) {
-        let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
-        var ticks = (UInt64(nanoseconds) + tickNanoseconds - 1) / tickNanoseconds
-        ticks = min(max(ticks, 1), UInt64(slotCount - 1))
-        let now = currentTick()
+        let nanoseconds = UInt64(max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000))
+        let elapsed = elapsedNanoseconds()
+        let now = elapsed / tickNanoseconds
+        // The first tick that starts at or after the deadline: never early (counting whole ticks
+        // from the current one would fire up to a tick early), at most a tick late.
+        let deadline = (elapsed + nanoseconds + tickNanoseconds - 1) / tickNanoseconds
+        let target = min(max(deadline, now &+ 1), now &+ UInt64(slotCount - 1))
         wheel.withLock { w in
             // Never into a slot the driver has already passed.
-            let due = max(now &+ ticks, w.cursor)
+            let due = max(target, w.cursor)
             w.slots[Int(due % UInt64(slotCount))].append(body)
         }
     }

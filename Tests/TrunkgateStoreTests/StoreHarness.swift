@@ -78,17 +78,17 @@ func withTwoStores<S: TrunkgateStore>(_ open: () async throws -> S, _ body: (S, 
     try await b.close()
 }
 
-/// A credential (in a new account and trunk) written through `writer`, and how long after its
-/// write began `notifications` (another store's) announced the version it committed: nil when
+/// A credential (in a new account and trunk) written through `writer`, and how long after the
+/// write returned `notifications` (another store's) announced the version it committed: nil when
 /// not within `timeout`.
 func credentialAnnounced(by writer: any TrunkgateStore, to notifications: AsyncStream<Int64>, timeout: Duration)
     async throws -> (account: Account, trunk: Trunk, credential: Credential, version: Int64, after: Duration?) {
     let account = try await makeAccount(writer)
     let trunk = try await makeTrunk(writer, account)
-    let clock = ContinuousClock()
-    let started = clock.now
     let credential = try await makeCredential(writer, trunk)
     let version = try await writer.currentConfigVersion()
+    let clock = ContinuousClock()
+    let started = clock.now
     let seen = await awaitVersion(notifications, atLeast: version, timeout: timeout)
     return (account, trunk, credential, version, seen.map { _ in clock.now - started })
 }
