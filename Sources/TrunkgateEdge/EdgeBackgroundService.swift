@@ -8,13 +8,16 @@ public import TrunkgateModel
 ///   reloaded per change; an account-wide change reloads that account's trunks), woken by the
 ///   store's notifications and by a 1 s poll as a safety net;
 /// - applies cluster-wide lockouts from the store and writes the ones decided here;
-/// - writes auth events, credential use and registrar bindings in batches.
+/// - writes auth events, credential use and registrar bindings in batches (deferred registration
+///   refreshes every ``deferredRefreshInterval`` and at shutdown).
 public struct EdgeBackgroundService: Service {
     public let store: any TrunkgateStore
     public let handler: EdgeRequestHandler
     public let logger: Logger
     public var flushInterval: Duration = .milliseconds(250)
     public var pollInterval: Duration = .seconds(1)
+    /// How often refreshes the registrar deferred are written (see ``Registrar``).
+    public var deferredRefreshInterval: Duration = .seconds(10)
     public let metrics: EdgeMetricsPublisher
     /// Where auth events and CDRs go after they are stored (webhooks), and who hears of account
     /// changes; nil when nothing listens.
@@ -58,7 +61,9 @@ public struct EdgeBackgroundService: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
-        await flush()  // what was queued before shutdown still reaches the store
+        // What was queued or deferred before shutdown still reaches the store.
+        handler.registrar.queueDeferredRefreshes()
+        await flush()
     }
 
     private func notificationLoop() async {
@@ -82,8 +87,14 @@ public struct EdgeBackgroundService: Service {
     }
 
     private func flushLoop() async {
+        let clock = ContinuousClock()
+        var refreshesDue = clock.now.advanced(by: deferredRefreshInterval)
         while !Task.isCancelled {
             try? await Task.sleep(for: flushInterval)
+            if clock.now >= refreshesDue {
+                handler.registrar.queueDeferredRefreshes()
+                refreshesDue = clock.now.advanced(by: deferredRefreshInterval)
+            }
             await flush()
             metrics.publish()
         }

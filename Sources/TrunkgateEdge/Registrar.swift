@@ -7,12 +7,23 @@ import Synchronization
 /// Min-Expires/423, several contacts, `*` removal, q-values, refresh, and Call-ID/CSeq
 /// ordering. Bindings live in memory for the hot path and are written behind to the store
 /// (``pendingWrites``), from which they are loaded at start, so they survive a restart.
+///
+/// A refresh that changes nothing but the expiry, Call-ID and CSeq, arriving while the expiry the store
+/// holds is still most of an interval away (a UA re-registering far more often than needed, a
+/// retry, a load generator), is not written at once: ``queueDeferredRefreshes()`` writes the
+/// latest state of such bindings every few seconds, as Kamailio's usrloc write-back mode does.
+/// Every new binding, removal and change of contact, source or credential is written at once.
 public final class Registrar: Sendable {
     public struct Policy: Sendable, Hashable {
         public var minExpires: UInt32 = 60
         public var maxExpires: UInt32 = 3600
         public var defaultExpires: UInt32 = 3600
         public var maxContactsPerAOR = 10
+        /// A refresh that changes only the expiry is deferred while the store's expiry is at
+        /// least this share of the new interval away. At 3/4 a UA refreshing at half its
+        /// interval, as most do, is written at once, and a crash before the deferred write
+        /// leaves a stored binding that lasts at least 3/4 of an interval.
+        public var deferRefreshWhileStoredShare = 0.75
         public init() {}
     }
 
@@ -32,8 +43,19 @@ public final class Registrar: Sendable {
     /// Bindings by trunk sid, then AOR. Sharded by AOR so that REGISTERs on different cores
     /// rarely wait for each other; the trunk level lets inbound routing read one trunk's
     /// bindings without visiting the others'.
+    /// A binding and the expiry the store holds for it (older after a deferred refresh).
+    private struct Held: Sendable {
+        var binding: RegistrationBinding
+        var storedExpiresAt: Date
+        init(_ binding: RegistrationBinding) {
+            self.binding = binding
+            self.storedExpiresAt = binding.expiresAt
+        }
+        var isDeferred: Bool { storedExpiresAt != binding.expiresAt }
+    }
+
     private struct Table {
-        var byTrunk: [String: [String: [RegistrationBinding]]] = [:]
+        var byTrunk: [String: [String: [Held]]] = [:]
         /// Strings that most bindings repeat (account and trunk sids, User-Agent), one copy each.
         var strings = StringInterner(capacity: 1024)
     }
@@ -75,7 +97,7 @@ public final class Registrar: Sendable {
                 b.accountSid = table.strings.intern(b.accountSid)
                 b.trunkSid = table.strings.intern(b.trunkSid)
                 b.userAgent = b.userAgent.map { table.strings.intern($0) }
-                table.byTrunk[b.trunkSid, default: [:]][b.aor, default: []].append(b)
+                table.byTrunk[b.trunkSid, default: [:]][b.aor, default: []].append(Held(b))
             }
             loaded += 1
         }
@@ -88,7 +110,7 @@ public final class Registrar: Sendable {
         for shard in shards {
             shard.table.withLock { table in
                 guard let byAOR = table.byTrunk[trunk] else { return }
-                for list in byAOR.values { found += list.lazy.filter { $0.expiresAt > now } }
+                for list in byAOR.values { found += list.lazy.map(\.binding).filter { $0.expiresAt > now } }
             }
         }
         return found.sorted { $0.q > $1.q }
@@ -127,16 +149,19 @@ public final class Registrar: Sendable {
             let userAgent = userAgentText.map { table.strings.intern($0) }
             var list = table.byTrunk[trunk.sid]?[aor] ?? []
             let before = list.count
-            list.removeAll { $0.expiresAt <= now }
+            list.removeAll { $0.binding.expiresAt <= now }
             if wildcard {
                 // Only if this Call-ID/CSeq is not older than what each binding holds.
-                list.removeAll { b in b.callID != String(callID) || Int(cseq.number) > b.cseq }
+                list.removeAll { h in h.binding.callID != String(callID) || Int(cseq.number) > h.binding.cseq }
                 writes.append(.delete(trunk: trunk.sid, aor: aor, contact: nil))
-                for b in list { writes.append(.upsert(b)) }
+                for i in list.indices {
+                    list[i].storedExpiresAt = list[i].binding.expiresAt
+                    writes.append(.upsert(list[i].binding))
+                }
             }
             for change in changes {
-                if let i = list.firstIndex(where: { Self.sameContact($0.contact, change.contact) }) {
-                    let existing = list[i]
+                if let i = list.firstIndex(where: { Self.sameContact($0.binding.contact, change.contact) }) {
+                    let existing = list[i].binding
                     // A request from the same Call-ID must have a higher CSeq (§10.3 step 7).
                     if existing.callID == String(callID), Int(cseq.number) <= existing.cseq { continue }
                     if change.expires == 0 {
@@ -155,11 +180,20 @@ public final class Registrar: Sendable {
                     b.transport = source.transport
                     b.userAgent = userAgent
                     b.updatedAt = now
-                    list[i] = b
+                    // Call-ID and CSeq only order this UA's requests: a stored older pair after a
+                    // crash merely accepts a late retransmission. What routes and revokes must not wait.
+                    let onlyExpiry = b.q == existing.q && b.credentialSid == existing.credentialSid
+                        && b.sourceIP == existing.sourceIP && b.sourcePort == existing.sourcePort
+                        && b.transport == existing.transport && b.userAgent == existing.userAgent
+                    list[i].binding = b
+                    let storedFor = list[i].storedExpiresAt.timeIntervalSince(now)
+                    if onlyExpiry, storedFor >= policy.deferRefreshWhileStoredShare * TimeInterval(change.expires) { continue }
+                    list[i].storedExpiresAt = b.expiresAt
                     writes.append(.upsert(b))
                 } else if change.expires > 0 {
-                    if list.count >= policy.maxContactsPerAOR, let oldest = list.indices.min(by: { list[$0].updatedAt < list[$1].updatedAt }) {
-                        writes.append(.delete(trunk: trunk.sid, aor: aor, contact: list[oldest].contact))
+                    if list.count >= policy.maxContactsPerAOR,
+                        let oldest = list.indices.min(by: { list[$0].binding.updatedAt < list[$1].binding.updatedAt }) {
+                        writes.append(.delete(trunk: trunk.sid, aor: aor, contact: list[oldest].binding.contact))
                         list.remove(at: oldest)
                     }
                     let b = RegistrationBinding(
@@ -167,7 +201,7 @@ public final class Registrar: Sendable {
                         expiresAt: now.addingTimeInterval(TimeInterval(change.expires)), q: change.q, callID: String(callID),
                         cseq: Int(cseq.number), credentialSid: credential?.sid, sourceIP: source.ip, sourcePort: source.port,
                         transport: source.transport, userAgent: userAgent, updatedAt: now)
-                    list.append(b)
+                    list.append(Held(b))
                     writes.append(.upsert(b))
                 }
             }
@@ -177,7 +211,7 @@ public final class Registrar: Sendable {
             } else {
                 table.byTrunk[trunk.sid, default: [:]][aor] = list
             }
-            return (list, list.count - before)
+            return (list.map(\.binding), list.count - before)
         }
         adjustCount(delta)
         for w in writes { pendingWrites.offer(w) }
@@ -194,18 +228,51 @@ public final class Registrar: Sendable {
         var removed: [RegistrationBinding] = []
         for shard in shards {
             shard.table.withLock { table in
-                for (trunk, byAOR) in table.byTrunk {
-                    for (aor, list) in byAOR where list.contains(where: { $0.credentialSid == credentialSid }) {
-                        removed += list.filter { $0.credentialSid == credentialSid }
-                        let keep = list.filter { $0.credentialSid != credentialSid }
-                        table.byTrunk[trunk]?[aor] = keep.isEmpty ? nil : keep
-                    }
+                for (trunk, aor) in Self.keys(of: table, where: { $0.binding.credentialSid == credentialSid }) {
+                    guard let list = table.byTrunk[trunk]?[aor] else { continue }
+                    removed += list.lazy.map(\.binding).filter { $0.credentialSid == credentialSid }
+                    let keep = list.filter { $0.binding.credentialSid != credentialSid }
+                    table.byTrunk[trunk]?[aor] = keep.isEmpty ? nil : keep
                     if table.byTrunk[trunk]?.isEmpty == true { table.byTrunk[trunk] = nil }
                 }
             }
         }
         adjustCount(-removed.count)
         for b in removed { pendingWrites.offer(.delete(trunk: b.trunkSid, aor: b.aor, contact: b.contact)) }
+    }
+
+    /// Queues the latest state of every binding whose refresh was deferred; returns how many.
+    /// The background service calls it every few seconds and once more at shutdown.
+    @discardableResult
+    public func queueDeferredRefreshes() -> Int {
+        var queued = 0
+        for shard in shards {
+            let due: [RegistrationBinding] = shard.table.withLock { table in
+                var due: [RegistrationBinding] = []
+                for (trunk, aor) in Self.keys(of: table, where: \.isDeferred) {
+                    guard let list = table.byTrunk[trunk]?[aor] else { continue }
+                    for i in list.indices where list[i].isDeferred {
+                        due.append(list[i].binding)
+                        table.byTrunk[trunk]?[aor]?[i].storedExpiresAt = list[i].binding.expiresAt
+                    }
+                }
+                return due
+            }
+            // Offered outside the lock: the queue has a lock of its own.
+            for b in due { pendingWrites.offer(.upsert(b)) }
+            queued += due.count
+        }
+        return queued
+    }
+
+    /// The (trunk, AOR) keys holding a binding that matches, collected before anything changes:
+    /// writing to the table while iterating it would copy it whole (100,000 bindings).
+    private static func keys(of table: Table, where matches: (Held) -> Bool) -> [(trunk: String, aor: String)] {
+        var keys: [(trunk: String, aor: String)] = []
+        for (trunk, byAOR) in table.byTrunk {
+            for (aor, list) in byAOR where list.contains(where: matches) { keys.append((trunk, aor)) }
+        }
+        return keys
     }
 
     /// Contact URIs compare by RFC 3261 §19.1.4 equivalence.

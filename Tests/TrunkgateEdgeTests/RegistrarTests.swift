@@ -122,6 +122,45 @@ import TrunkgateModel
         #expect(later.count == 0, "expired bindings are not loaded")
     }
 
+    /// A refresh that changes only the expiry, while the stored expiry is still more than 3/4 of
+    /// an interval away, waits for the sweep; anything that routes or revokes is written at once.
+    @Test func frequentRefreshesAreWrittenByTheSweep() {
+        let reg = Registrar()
+        func upserts() -> [RegistrationBinding] {
+            reg.pendingWrites.drain().compactMap { w in
+                if case .upsert(let b) = w { return b }
+                return nil
+            }
+        }
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600), trunk: trunk, credential: nil, source: source, now: t0)
+        #expect(upserts().map(\.expiresAt) == [t0.addingTimeInterval(600)], "a new binding is written at once")
+        let r = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600, cseq: 2), trunk: trunk, credential: nil, source: source, now: t0.addingTimeInterval(10))
+        #expect(contacts(r) == ["<sip:a@127.0.0.2>;expires=600"])
+        #expect(upserts().isEmpty, "stored expiry 590 s away >= 450 s: deferred")
+        #expect(reg.bindings(trunk: trunk.sid, now: t0.addingTimeInterval(605)).count == 1, "memory holds the refresh")
+        #expect(reg.queueDeferredRefreshes() == 1)
+        let swept = upserts()
+        #expect(swept.map(\.expiresAt) == [t0.addingTimeInterval(610)] && swept.map(\.cseq) == [2])
+        #expect(reg.queueDeferredRefreshes() == 0, "written once")
+        // Stored expiry 300 s away < 3/4 of 600: written at once, as a UA refreshing at half does.
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600, cseq: 3), trunk: trunk, credential: nil, source: source, now: t0.addingTimeInterval(310))
+        #expect(upserts().map(\.cseq) == [3])
+        // A new source port (NAT rebinding) is written at once however recent the last write.
+        let moved = RequestSource(ip: "127.0.0.2", port: 5070, transport: "udp")
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600, cseq: 4), trunk: trunk, credential: nil, source: moved, now: t0.addingTimeInterval(311))
+        #expect(upserts().map(\.sourcePort) == [5070])
+        // A new Call-ID (SIPp starts one per flow) changes nothing that routes: deferred.
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600, callID: "c2"), trunk: trunk, credential: nil, source: moved, now: t0.addingTimeInterval(312))
+        #expect(upserts().isEmpty)
+        #expect(reg.queueDeferredRefreshes() == 1)
+        #expect(upserts().map(\.callID) == ["c2"])
+        // Removal is written at once, and nothing deferred is left behind it.
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 0, callID: "c2", cseq: 2), trunk: trunk, credential: nil, source: moved, now: t0.addingTimeInterval(313))
+        let removal = reg.pendingWrites.drain()
+        #expect(removal.count == 1 && reg.queueDeferredRefreshes() == 0)
+        if case .delete = removal.first {} else { Issue.record("expected a delete, got \(removal)") }
+    }
+
     @Test func httpDateFormat() {
         #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 GMT")
         #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 1_289_690_940)) == "Sat, 13 Nov 2010 23:29:00 GMT")
