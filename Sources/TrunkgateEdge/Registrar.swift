@@ -8,11 +8,12 @@ import Synchronization
 /// ordering. Bindings live in memory for the hot path and are written behind to the store
 /// (``pendingWrites``), from which they are loaded at start, so they survive a restart.
 ///
-/// A refresh that changes nothing but the expiry, Call-ID and CSeq, arriving while the expiry the store
-/// holds is still most of an interval away (a UA re-registering far more often than needed, a
-/// retry, a load generator), is not written at once: ``queueDeferredRefreshes()`` writes the
-/// latest state of such bindings every few seconds, as Kamailio's usrloc write-back mode does.
-/// Every new binding, removal and change of contact, source or credential is written at once.
+/// A refresh that changes nothing but the expiry, Call-ID and CSeq, arriving while the expiry
+/// the store holds is still most of an interval away (a UA re-registering far more often than
+/// needed, a retry, a load generator), is not written at once: ``queueDeferredRefreshes()``
+/// writes the latest state of such bindings every few seconds, as Kamailio's usrloc write-back
+/// mode does. Every new binding, removal and change of contact, source, q, credential or
+/// User-Agent is written at once.
 public final class Registrar: Sendable {
     public struct Policy: Sendable, Hashable {
         public var minExpires: UInt32 = 60
@@ -40,9 +41,6 @@ public final class Registrar: Sendable {
     /// Store writes waiting for the background writer.
     public let pendingWrites: BatchQueue<Write>
 
-    /// Bindings by trunk sid, then AOR. Sharded by AOR so that REGISTERs on different cores
-    /// rarely wait for each other; the trunk level lets inbound routing read one trunk's
-    /// bindings without visiting the others'.
     /// A binding and the expiry the store holds for it (older after a deferred refresh).
     private struct Held: Sendable {
         var binding: RegistrationBinding
@@ -54,6 +52,9 @@ public final class Registrar: Sendable {
         var isDeferred: Bool { storedExpiresAt != binding.expiresAt }
     }
 
+    /// Bindings by trunk sid, then AOR. Sharded by AOR so that REGISTERs on different cores
+    /// rarely wait for each other; the trunk level lets inbound routing read one trunk's
+    /// bindings without visiting the others'.
     private struct Table {
         var byTrunk: [String: [String: [Held]]] = [:]
         /// Strings that most bindings repeat (account and trunk sids, User-Agent), one copy each.
