@@ -135,17 +135,22 @@ extension TestClient {
     /// Writes `chunks` to 127.0.0.1:`port` over a plain blocking socket (on a thread of its own)
     /// and reads until the server closes (FIN or RST) or `timeout`: what the server does, with
     /// no client framework in between.
-    static func plainTCPExchange(_ chunks: [String], port: Int, timeout: Int = 10) async -> (received: String, end: StreamEnd) {
-        await withCheckedContinuation { continuation in
+    static func plainTCPExchange(_ chunks: [String], port: Int, timeout: Int = 10) async throws -> (received: String, end: StreamEnd) {
+        try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(returning: plainTCPExchangeBlocking(chunks, port: port, timeout: timeout))
+                continuation.resume(with: Result { try plainTCPExchangeBlocking(chunks, port: port, timeout: timeout) })
             }
         }
     }
 
-    private static func plainTCPExchangeBlocking(_ chunks: [String], port: Int, timeout: Int) -> (received: String, end: StreamEnd) {
+    struct SocketCallFailed: Error {
+        var call: String
+        var errno: Int32
+    }
+
+    private static func plainTCPExchangeBlocking(_ chunks: [String], port: Int, timeout: Int) throws -> (received: String, end: StreamEnd) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        precondition(fd >= 0, "socket() failed")
+        guard fd >= 0 else { throw SocketCallFailed(call: "socket", errno: errno) }
         defer { close(fd) }
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
@@ -156,7 +161,7 @@ extension TestClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        precondition(connected == 0, "connect() failed")
+        guard connected == 0 else { throw SocketCallFailed(call: "connect", errno: errno) }
         // A later chunk may meet a connection the server already closed: that is not an error here.
         for chunk in chunks { _ = Array(chunk.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
         var received: [UInt8] = []
@@ -291,7 +296,7 @@ func statusLines(_ text: String) -> [String] {
         let ncl = String(decoding: try ConformanceFile.bytes("rfc4475/ncl.dat"), as: UTF8.self)
         // A plain socket: CI once saw the NIO test client sit 5 s on a connection after the 400.
         let port = try #require(listeners.listeners[0].localAddress.port)
-        let (received, end) = await TestClient.plainTCPExchange([ncl, TestClient.options(branch: "t4", transport: "TCP")], port: port)
+        let (received, end) = try await TestClient.plainTCPExchange([ncl, TestClient.options(branch: "t4", transport: "TCP")], port: port)
         await listeners.close()
         #expect(statusLines(received).count == 1)
         #expect(received.hasPrefix("SIP/2.0 400 Bad Request (Content-Length"))
