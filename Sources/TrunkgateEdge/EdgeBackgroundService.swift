@@ -58,6 +58,7 @@ public struct EdgeBackgroundService: Service {
             group.addTask { await self.syncLoop() }
             group.addTask { await self.notificationLoop() }
             group.addTask { await self.flushLoop() }
+            group.addTask { await self.deferredRefreshLoop() }
             try? await gracefulShutdown()
             group.cancelAll()
         }
@@ -86,15 +87,17 @@ public struct EdgeBackgroundService: Service {
         }
     }
 
+    /// Queues what the registrar deferred; the flush loop writes it.
+    private func deferredRefreshLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: deferredRefreshInterval)
+            handler.registrar.queueDeferredRefreshes()
+        }
+    }
+
     private func flushLoop() async {
-        let clock = ContinuousClock()
-        var refreshesDue = clock.now.advanced(by: deferredRefreshInterval)
         while !Task.isCancelled {
             try? await Task.sleep(for: flushInterval)
-            if clock.now >= refreshesDue {
-                handler.registrar.queueDeferredRefreshes()
-                refreshesDue = clock.now.advanced(by: deferredRefreshInterval)
-            }
             await flush()
             metrics.publish()
         }

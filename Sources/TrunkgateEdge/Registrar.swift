@@ -146,7 +146,7 @@ public final class Registrar: Sendable {
         }
 
         var writes: [Write] = []
-        let (current, delta): ([RegistrationBinding], Int) = shard(aor: aor).table.withLock { table in
+        let (current, delta): ([Held], Int) = shard(aor: aor).table.withLock { table in
             let userAgent = userAgentText.map { table.strings.intern($0) }
             var list = table.byTrunk[trunk.sid]?[aor] ?? []
             let before = list.count
@@ -212,11 +212,12 @@ public final class Registrar: Sendable {
             } else {
                 table.byTrunk[trunk.sid, default: [:]][aor] = list
             }
-            return (list.map(\.binding), list.count - before)
+            return (list, list.count - before)
         }
         adjustCount(delta)
         for w in writes { pendingWrites.offer(w) }
-        let contacts = current.map { b in
+        let contacts = current.map { held in
+            let b = held.binding
             let remaining = max(0, Int(b.expiresAt.timeIntervalSince(now).rounded()))
             let q = b.q == 1000 ? "" : ";q=\(Double(b.q) / 1000)"
             return "<\(b.contact)>;expires=\(remaining)\(q)"
@@ -251,11 +252,12 @@ public final class Registrar: Sendable {
             let due: [RegistrationBinding] = shard.table.withLock { table in
                 var due: [RegistrationBinding] = []
                 for (trunk, aor) in Self.keys(of: table, where: \.isDeferred) {
-                    guard let list = table.byTrunk[trunk]?[aor] else { continue }
+                    guard var list = table.byTrunk[trunk]?[aor] else { continue }
                     for i in list.indices where list[i].isDeferred {
                         due.append(list[i].binding)
-                        table.byTrunk[trunk]?[aor]?[i].storedExpiresAt = list[i].binding.expiresAt
+                        list[i].storedExpiresAt = list[i].binding.expiresAt
                     }
+                    table.byTrunk[trunk]?[aor] = list
                 }
                 return due
             }
