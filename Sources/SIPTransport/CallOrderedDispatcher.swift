@@ -26,12 +26,17 @@ final class CallOrderedDispatcher: Sendable {
 
     /// Handles the items of one read burst, on `current` (the loop that read them): dealt out
     /// when ``mustDeal(count:)`` says so, otherwise all here, now, in order.
+    ///
+    /// `handleShare`, when given, handles another loop's whole share on that loop (so that the
+    /// share can be answered through that loop's own socket); otherwise `handle` is called for
+    /// each of its items there.
     func dispatch<Item: Sendable>(
         _ items: [Item], on current: any EventLoop, hash: (Item) -> UInt64,
-        handle: @escaping @Sendable (Item) -> Void
+        handle: @escaping @Sendable (Item) -> Void,
+        handleShare: (@Sendable (_ share: [Item], _ loop: any EventLoop) -> Void)? = nil
     ) {
         if mustDeal(count: items.count) {
-            deal(items, on: current, hash: hash, handle: handle)
+            deal(items, on: current, hash: hash, handle: handle, handleShare: handleShare)
         } else {
             for item in items { handle(item) }
         }
@@ -40,7 +45,8 @@ final class CallOrderedDispatcher: Sendable {
     /// Hands each other loop its share in one task and handles this loop's share now, in order.
     private func deal<Item: Sendable>(
         _ items: [Item], on current: any EventLoop, hash: (Item) -> UInt64,
-        handle: @escaping @Sendable (Item) -> Void
+        handle: @escaping @Sendable (Item) -> Void,
+        handleShare: (@Sendable ([Item], any EventLoop) -> Void)?
     ) {
         var shares = [[Item]](repeating: [], count: workers.count)
         for item in items {
@@ -53,7 +59,11 @@ final class CallOrderedDispatcher: Sendable {
             } else {
                 outstanding.add(1, ordering: .relaxed)
                 worker.execute { [self] in
-                    for item in share { handle(item) }
+                    if let handleShare {
+                        handleShare(share, worker)
+                    } else {
+                        for item in share { handle(item) }
+                    }
                     outstanding.subtract(1, ordering: .releasing)
                 }
             }

@@ -14,7 +14,7 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     typealias OutboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    private struct Datagram: Sendable {
+    struct Datagram: Sendable {
         var bytes: [UInt8]
         var source: SocketAddress
         var local: SocketAddress?
@@ -32,14 +32,48 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     private let dispatcher: CallOrderedDispatcher
     /// The datagrams of the current read burst, handled at its end.
     private var burst: [Datagram] = []
-    /// Between the first `channelRead` of a read burst and its `channelReadComplete`.
+    /// Between the first `channelRead` of a read burst and its `channelReadComplete`, or while
+    /// a share dealt to this loop by a sibling socket is handled.
     private var inReadBurst = false
     private var flushHeld = false
+    /// The listener's sockets on the other loops, which answer the shares dealt to them.
+    private let siblings: SIPDatagramSiblings?
+    private var context: ChannelHandlerContext?
 
-    init(handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = []) {
+    init(handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = [], siblings: SIPDatagramSiblings? = nil) {
         self.handler = handler
         self.logger = logger
         self.dispatcher = CallOrderedDispatcher(workers: workers)
+        self.siblings = siblings
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        siblings?.register(self, on: context.eventLoop)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        siblings?.unregister(self, on: context.eventLoop)
+        self.context = nil
+    }
+
+    /// Handles a share of a sibling socket's read burst, on this handler's loop, as a burst of
+    /// its own: answered through this socket, in one flush. False when this handler has left
+    /// its channel (the caller then answers through the socket that read the share).
+    func handleDealtShare(_ share: [Datagram]) -> Bool {
+        guard let context, context.channel.isActive else { return false }
+        let (handler, logger, channel) = (self.handler, self.logger, context.channel)
+        let nested = inReadBurst
+        inReadBurst = true
+        for d in share {
+            Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger)
+        }
+        inReadBurst = nested
+        if !nested, flushHeld {
+            flushHeld = false
+            context.flush()
+        }
+        return true
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -65,12 +99,22 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         let datagrams = burst
         burst.removeAll(keepingCapacity: true)
-        let (handler, logger, channel) = (self.handler, self.logger, context.channel)
+        let (handler, logger, channel, siblings) = (self.handler, self.logger, context.channel, self.siblings)
         // Dealt by Call-ID, so that one call's messages (an INVITE and its CANCEL) are handled
         // in the order they came.
-        dispatcher.dispatch(datagrams, on: context.eventLoop, hash: { Self.callIDHash($0.bytes) }) { d in
-            Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger)
-        }
+        dispatcher.dispatch(
+            datagrams, on: context.eventLoop, hash: { Self.callIDHash($0.bytes) },
+            handle: { d in
+                Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger)
+            },
+            handleShare: siblings.map { siblings in
+                { share, loop in
+                    if siblings.handler(on: loop)?.handleDealtShare(share) == true { return }
+                    for d in share {
+                        Self.process(d.bytes, source: d.source, local: d.local, channel: channel, handler: handler, logger: logger)
+                    }
+                }
+            })
         inReadBurst = false
         if flushHeld {
             flushHeld = false

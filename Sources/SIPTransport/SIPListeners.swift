@@ -160,6 +160,7 @@ public final class SIPListeners: Sendable {
         let count = max(1, configuration.udpSocketsPerListener ?? loops.count)
         var socket = try socketAddress(address)
         var channels: [any Channel] = []
+        let siblings = SIPDatagramSiblings()
         do {
             for index in 0..<count {
                 var bootstrap = DatagramBootstrap(group: loops[index % loops.count])
@@ -181,7 +182,8 @@ public final class SIPListeners: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
                             SIPDatagramHandler(handler: handler, logger: logger,
-                                               workers: configuration.spreadBurstsOverLoops ? loops : []))
+                                               workers: configuration.spreadBurstsOverLoops ? loops : [],
+                                               siblings: siblings))
                     }
                 }.bind(to: socket).get()
                 channels.append(channel)

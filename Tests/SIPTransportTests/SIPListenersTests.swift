@@ -24,6 +24,8 @@ final class RecordingHandler: SIPMessageHandler {
         var loop: ObjectIdentifier?
         var callID: String?
         var cseq: UInt32?
+        /// Whether the answer goes out through a socket of the handling loop (no hop back).
+        var answeredOnHandlingLoop: Bool
     }
 
     let seen = Mutex<[Seen]>([])
@@ -34,7 +36,8 @@ final class RecordingHandler: SIPMessageHandler {
             $0.append(Seen(method: message.method.map(String.init), transport: context.transport,
                            source: context.source, local: context.local,
                            loop: MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) },
-                           callID: message.callID.map(String.init), cseq: message.cseq?.number))
+                           callID: message.callID.map(String.init), cseq: message.cseq?.number,
+                           answeredOnHandlingLoop: context.channel.eventLoop.inEventLoop))
         }
         if message.isRequest, message.method != "ACK" {
             context.send(message.makeResponse(status: 200))
@@ -422,7 +425,8 @@ func statusLines(_ text: String) -> [String] {
     }
 
     /// One peer's datagrams all arrive on one socket (SO_REUSEPORT hashes by source): when they
-    /// pile up, a read burst is dealt out over both loops, and each is still answered once.
+    /// pile up, a read burst is dealt out over both loops, and each is still answered once,
+    /// from the listener's address, through the listener's socket on the loop that handled it.
     @Test func aBurstFromOnePeerIsSharedByEveryLoop() async throws {
         let handler = RecordingHandler()
         let listeners = try await bind(["udp:127.0.0.1:0"], handler: handler)
@@ -450,6 +454,7 @@ func statusLines(_ text: String) -> [String] {
             }
             var replies: [String] = []
             for try await envelope in inbound {
+                #expect(envelope.remoteAddress == server, "answered from the listener's address")
                 replies.append(String(buffer: envelope.data))
                 if replies.count == count { break }
             }
@@ -463,6 +468,7 @@ func statusLines(_ text: String) -> [String] {
         let seen = handler.seen.withLock { $0 }
         #expect(seen.count == count)
         #expect(Set(seen.compactMap(\.loop)).count == 2, "the burst was handled on both loops")
+        #expect(seen.allSatisfy { $0.answeredOnHandlingLoop }, "each share answered through its own loop's socket")
         let order = Dictionary(grouping: seen, by: { $0.callID ?? "" }).mapValues { $0.compactMap(\.cseq) }
         #expect(order.count == count / 2)
         #expect(order.values.allSatisfy { $0 == [1, 2] }, "each call's requests in the order sent")
