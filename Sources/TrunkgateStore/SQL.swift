@@ -87,9 +87,26 @@ struct SQLRow: Sendable {
 /// Statements use `?` placeholders; the PostgreSQL executor rewrites them to `$n`.
 protocol SQLExecutor: Sendable {
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+
+    /// Inserts rows: `head` is `INSERT INTO t (c1, …)` without `VALUES`, `binds` holds
+    /// `columns` values per row. By default `rowsPerStatement` rows go in each multi-row
+    /// statement (one round trip each); an executor with a statement cache may prefer one
+    /// prepared one-row statement.
+    func insertRows(_ head: String, columns: Int, rowsPerStatement: Int, _ binds: [SQLValue]) async throws
 }
 
 extension SQLExecutor {
+    func insertRows(_ head: String, columns: Int, rowsPerStatement: Int, _ binds: [SQLValue]) async throws {
+        let rows = binds.count / columns, perStatement = max(1, rowsPerStatement)
+        var start = 0
+        while start < rows {
+            let count = min(perStatement, rows - start)
+            try await execute(head + " VALUES " + placeholderRows(columns: columns, rows: count),
+                              Array(binds[(start * columns)..<((start + count) * columns)]))
+            start += count
+        }
+    }
+
     func execute(_ sql: String, _ binds: [SQLValue] = []) async throws {
         _ = try await query(sql, binds)
     }

@@ -36,6 +36,9 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
         func execute(_ sql: String, _ binds: [SQLValue] = []) async throws { try await ex.execute(sql, binds) }
         func first(_ sql: String, _ binds: [SQLValue] = []) async throws -> SQLRow? { try await ex.first(sql, binds) }
         func scalarInt(_ sql: String, _ binds: [SQLValue] = []) async throws -> Int64 { try await ex.scalarInt(sql, binds) }
+        func insertRows(_ head: String, columns: Int, rowsPerStatement: Int, _ binds: [SQLValue]) async throws {
+            try await ex.insertRows(head, columns: columns, rowsPerStatement: rowsPerStatement, binds)
+        }
         func lockAccount(_ sid: String) async throws { try await backend.lockAccount(ex, sid) }
 
         /// Appends one change row.
@@ -709,26 +712,23 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
 
     public func appendAuthEvents(_ events: [AuthEvent]) async throws(StoreError) {
         guard !events.isEmpty else { return }
-        try await write { tx in
-            let chunk = 250  // 3,500 binds: within SQLite's and PostgreSQL's limits
-            var start = 0
-            while start < events.count {
-                let slice = events[start..<min(start + chunk, events.count)]
-                var binds: [SQLValue] = []
-                binds.reserveCapacity(slice.count * 14)
-                for e in slice {
-                    binds += [.text(e.sid), .opt(e.accountSid), .opt(e.trunkSid), .date(e.time), .text(e.sourceIP), .int(e.sourcePort),
-                              .text(e.transport), .text(e.method), .text(e.requestURI), .opt(e.userName), .opt(e.algorithm),
-                              .opt(e.credentialSid), .text(e.result.rawValue), .text(e.reason)]
-                }
-                try await tx.execute(
-                    """
-                    INSERT INTO auth_events (sid, account_sid, trunk_sid, time, source_ip, source_port, transport, method, request_uri,
-                                             user_name, algorithm, credential_sid, result, reason)
-                    VALUES \(placeholderRows(columns: 14, rows: slice.count))
-                    """, binds)
-                start += chunk
-            }
+        var binds: [SQLValue] = []
+        binds.reserveCapacity(events.count * 14)
+        for e in events {
+            // One append per value: `+= [...]` would build and free a temporary array per row.
+            binds.append(.text(e.sid)); binds.append(.opt(e.accountSid)); binds.append(.opt(e.trunkSid))
+            binds.append(.date(e.time)); binds.append(.text(e.sourceIP)); binds.append(.int(e.sourcePort))
+            binds.append(.text(e.transport)); binds.append(.text(e.method)); binds.append(.text(e.requestURI))
+            binds.append(.opt(e.userName)); binds.append(.opt(e.algorithm)); binds.append(.opt(e.credentialSid))
+            binds.append(.text(e.result.rawValue)); binds.append(.text(e.reason))
+        }
+        try await write { [binds] tx in
+            // 250 rows, 3,500 binds a statement: within SQLite's and PostgreSQL's limits.
+            try await tx.insertRows(
+                """
+                INSERT INTO auth_events (sid, account_sid, trunk_sid, time, source_ip, source_port, transport, method, request_uri,
+                                         user_name, algorithm, credential_sid, result, reason)
+                """, columns: 14, rowsPerStatement: 250, binds)
         }
     }
 
@@ -773,27 +773,20 @@ public class SQLTrunkgateStore: TrunkgateStore, @unchecked Sendable {
 
     public func appendCallRecords(_ records: [CallRecord]) async throws(StoreError) {
         guard !records.isEmpty else { return }
-        try await write { tx in
-            let chunk = 100
-            var start = 0
-            while start < records.count {
-                let slice = records[start..<min(start + chunk, records.count)]
-                var binds: [SQLValue] = []
-                binds.reserveCapacity(slice.count * 15)
-                for c in slice {
-                    binds += [.text(c.sid), .text(c.accountSid), .opt(c.trunkSid), .text(c.direction.rawValue), .text(c.from), .text(c.to),
-                              .date(c.startTime), .opt(c.answerTime), .date(c.endTime), .int(c.duration),
-                              .text(c.hangupCause), .opt(c.hangupCauseCode), .opt(c.authType), .opt(c.authUser),
-                              .opt(c.sourceIP)]
-                }
-                try await tx.execute(
-                    """
-                    INSERT INTO call_records (sid, account_sid, trunk_sid, direction, from_uri, to_uri, start_time, answer_time, end_time,
-                                              duration, hangup_cause, hangup_cause_code, auth_type, auth_user, source_ip)
-                    VALUES \(placeholderRows(columns: 15, rows: slice.count))
-                    """, binds)
-                start += chunk
-            }
+        var binds: [SQLValue] = []
+        binds.reserveCapacity(records.count * 15)
+        for c in records {
+            binds += [.text(c.sid), .text(c.accountSid), .opt(c.trunkSid), .text(c.direction.rawValue), .text(c.from), .text(c.to),
+                      .date(c.startTime), .opt(c.answerTime), .date(c.endTime), .int(c.duration),
+                      .text(c.hangupCause), .opt(c.hangupCauseCode), .opt(c.authType), .opt(c.authUser),
+                      .opt(c.sourceIP)]
+        }
+        try await write { [binds] tx in
+            try await tx.insertRows(
+                """
+                INSERT INTO call_records (sid, account_sid, trunk_sid, direction, from_uri, to_uri, start_time, answer_time, end_time,
+                                          duration, hangup_cause, hangup_cause_code, auth_type, auth_user, source_ip)
+                """, columns: 15, rowsPerStatement: 100, binds)
         }
     }
 

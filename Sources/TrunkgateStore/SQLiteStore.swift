@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import NIOPosix
 import SQLiteNIO
+import VaporCSQLite
 import Synchronization
 public import TrunkgateModel
 
@@ -76,24 +77,32 @@ public final class SQLiteStore: SQLTrunkgateStore, @unchecked Sendable {
     }
 }
 
+/// A connection ``SQLiteConnectionPool`` can close.
+protocol SQLiteClosable: Sendable {
+    func close() async throws
+}
+
+extension SQLiteConnection: SQLiteClosable {}
+extension SQLiteRawConnection: SQLiteClosable {}
+
 /// Hands out a fixed set of connections, one user at a time each; waiters queue in order.
-final class SQLiteConnectionPool: Sendable {
+final class SQLiteConnectionPool<Connection: SQLiteClosable & AnyObject>: Sendable {
     private struct State {
-        var idle: [SQLiteConnection]
-        var waiters: [CheckedContinuation<SQLiteConnection?, Never>] = []
-        var all: [SQLiteConnection]
+        var idle: [Connection]
+        var waiters: [CheckedContinuation<Connection?, Never>] = []
+        var all: [Connection]
         var closed = false
     }
 
     private let state: Mutex<State>
 
-    init(_ connections: [SQLiteConnection]) {
+    init(_ connections: [Connection]) {
         state = Mutex(State(idle: connections, all: connections))
     }
 
-    func withConnection<R: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> R) async throws -> R {
-        let connection: SQLiteConnection? = await withCheckedContinuation { (c: CheckedContinuation<SQLiteConnection?, Never>) in
-            let ready: SQLiteConnection?? = state.withLock { s in
+    func withConnection<R: Sendable>(_ body: @Sendable (Connection) async throws -> R) async throws -> R {
+        let connection: Connection? = await withCheckedContinuation { (c: CheckedContinuation<Connection?, Never>) in
+            let ready: Connection?? = state.withLock { s in
                 if s.closed { return .some(nil) }
                 if let conn = s.idle.popLast() { return .some(conn) }
                 s.waiters.append(c)
@@ -106,8 +115,8 @@ final class SQLiteConnectionPool: Sendable {
         return try await body(connection)
     }
 
-    private func release(_ connection: SQLiteConnection) {
-        let waiter: CheckedContinuation<SQLiteConnection?, Never>? = state.withLock { s in
+    private func release(_ connection: Connection) {
+        let waiter: CheckedContinuation<Connection?, Never>? = state.withLock { s in
             if !s.waiters.isEmpty { return s.waiters.removeFirst() }
             s.idle.append(connection)
             return nil
@@ -133,6 +142,21 @@ final class SQLiteConnectionPool: Sendable {
     }
 }
 
+/// Statements on the writer connection (cached prepared statements).
+struct SQLiteRawExecutor: SQLExecutor {
+    let connection: SQLiteRawConnection
+
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await connection.query(sql, binds)
+    }
+
+    func insertRows(_ head: String, columns: Int, rowsPerStatement: Int, _ binds: [SQLValue]) async throws {
+        // One prepared one-row statement, stepped per row, in one trip to the thread pool.
+        try await connection.runForEachRow(head + " VALUES " + placeholderRows(columns: columns, rows: 1), columns: columns, binds)
+    }
+}
+
+/// Statements on a reader connection.
 struct SQLiteExecutor: SQLExecutor {
     let connection: SQLiteConnection
 
@@ -162,11 +186,12 @@ struct SQLiteExecutor: SQLExecutor {
 
 final class SQLiteBackend: SQLBackend {
     let dialect = SQLDialect.sqlite
-    let writer: SQLiteConnectionPool
-    let readers: SQLiteConnectionPool
+    /// The one writer: a connection with a statement cache (``SQLiteRawConnection``).
+    let writer: SQLiteConnectionPool<SQLiteRawConnection>
+    let readers: SQLiteConnectionPool<SQLiteConnection>
     let logger: Logger
 
-    private init(writer: SQLiteConnectionPool, readers: SQLiteConnectionPool, logger: Logger) {
+    private init(writer: SQLiteConnectionPool<SQLiteRawConnection>, readers: SQLiteConnectionPool<SQLiteConnection>, logger: Logger) {
         self.writer = writer
         self.readers = readers
         self.logger = logger
@@ -177,11 +202,12 @@ final class SQLiteBackend: SQLBackend {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let writer = try await connect(path: path, logger: logger)
+        let writer = try await SQLiteRawConnection.open(path: path)
         do {
             // journal_mode is persistent in the file; set it before anything else touches it.
-            _ = try await writer.query("PRAGMA journal_mode=WAL")
-            try await migrate(SQLiteExecutor(connection: writer), logger: logger)
+            _ = try await writer.query("PRAGMA journal_mode=WAL", [])
+            for pragma in pragmas { _ = try await writer.query(pragma, []) }
+            try await migrate(SQLiteRawExecutor(connection: writer), logger: logger)
         } catch {
             try? await writer.close()
             throw error
@@ -191,10 +217,12 @@ final class SQLiteBackend: SQLBackend {
         return SQLiteBackend(writer: SQLiteConnectionPool([writer]), readers: SQLiteConnectionPool(readers), logger: logger)
     }
 
+    private static let pragmas = ["PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL"]
+
     private static func connect(path: String, logger: Logger) async throws -> SQLiteConnection {
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
-            for pragma in ["PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL"] {
+            for pragma in pragmas {
                 _ = try await connection.query(pragma)
             }
         } catch {
@@ -204,7 +232,7 @@ final class SQLiteBackend: SQLBackend {
         return connection
     }
 
-    private static func migrate(_ ex: SQLiteExecutor, logger: Logger) async throws {
+    private static func migrate(_ ex: SQLiteRawExecutor, logger: Logger) async throws {
         try await ex.execute("BEGIN IMMEDIATE")
         do {
             try await ex.execute(Schema.createMigrationsTable(.sqlite))
@@ -224,7 +252,7 @@ final class SQLiteBackend: SQLBackend {
 
     func write<R: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) async throws -> R) async throws -> R {
         try await writer.withConnection { conn in
-            let ex = SQLiteExecutor(connection: conn)
+            let ex = SQLiteRawExecutor(connection: conn)
             try await ex.execute("BEGIN IMMEDIATE")
             do {
                 let value = try await body(ex)
@@ -255,6 +283,7 @@ final class SQLiteBackend: SQLBackend {
     }
 
     func classify(_ error: any Error) -> SQLFailure {
+        if let e = error as? SQLiteRawError { return Self.classify(e) }
         guard let e = error as? SQLiteError else { return .other("\(error)") }
         switch e.reason {
         case .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraint:
@@ -271,6 +300,21 @@ final class SQLiteBackend: SQLBackend {
         default:
             return .other("SQLite: \(e.reason): \(e.message)")
         }
+    }
+
+    /// The writer's errors: extended result codes and SQLite's messages, which name the
+    /// columns of a failed UNIQUE constraint.
+    static func classify(_ e: SQLiteRawError) -> SQLFailure {
+        guard e.primaryCode == SQLITE_CONSTRAINT else { return .other("SQLite: \(e.code): \(e.message)") }
+        let m = e.message
+        // Extended codes are C macros built with operators, which Swift does not import.
+        let foreignKey = SQLITE_CONSTRAINT | (3 << 8), primaryKey = SQLITE_CONSTRAINT | (6 << 8), unique = SQLITE_CONSTRAINT | (8 << 8)
+        if e.code == foreignKey || m.contains("FOREIGN KEY") { return .foreignKey }
+        if m.contains("trunks.domain_name") { return .unique(constraint: "trunks_domain_name_key") }
+        if m.contains("credentials.trunk_sid, credentials.user_name") { return .unique(constraint: "credentials_trunk_user_key") }
+        if m.contains("phone_numbers.phone_number") { return .unique(constraint: "phone_numbers_number_key") }
+        if e.code == unique || e.code == primaryKey { return .unique(constraint: "primary_key") }
+        return .other("SQLite: \(e.code): \(e.message)")
     }
 
     func ping() async -> Bool {
