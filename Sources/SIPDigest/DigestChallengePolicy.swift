@@ -17,6 +17,8 @@ public struct DigestChallengePolicy: Sendable, Hashable {
     public let userhash: Bool
     /// Sent in every challenge and echoed by clients; derived from the realm, not checked.
     public let opaque: String
+    /// Each algorithm's challenge, serialized once, cut around the nonce.
+    private(set) var templates: [DigestChallengeTemplate] = []
 
     public init(
         realm: String,
@@ -32,6 +34,7 @@ public struct DigestChallengePolicy: Sendable, Hashable {
         self.qop = qop
         self.userhash = userhash
         self.opaque = Base64URL.encode(DigestHashFunction.sha256.digest(Array("trunkgate-opaque:\(realm)".utf8)).prefix(12))
+        self.templates = unique.map { DigestChallengeTemplate(policy: self, algorithm: $0) }
     }
 }
 

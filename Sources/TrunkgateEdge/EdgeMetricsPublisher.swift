@@ -12,7 +12,7 @@ public final class EdgeMetricsPublisher: Sendable {
     private struct State {
         var lastRequests: [Int]
         var lastParseErrors = 0, lastRetransmissions = 0, lastLockouts = 0, lastDropped = 0, lastOverloaded = 0
-        var authCounters: [String: Counter] = [:]
+        var authCounters: [AuthOutcome: Counter] = [:]
     }
 
     private let handler: EdgeRequestHandler
@@ -42,16 +42,14 @@ public final class EdgeMetricsPublisher: Sendable {
     /// Counts auth decisions (called with each batch on its way to the store).
     public func record(_ events: [AuthEvent]) {
         guard !events.isEmpty else { return }
-        var tally: [String: (AuthEvent, Int)] = [:]
-        for e in events {
-            let key = "\(e.result.rawValue)|\(e.reason)"
-            tally[key, default: (e, 0)].1 += 1
-        }
+        var tally: [AuthOutcome: Int] = [:]
+        for e in events { tally[AuthOutcome(result: e.result, reason: e.reason), default: 0] += 1 }
         state.withLock { s in
-            for (key, (event, n)) in tally {
-                let counter = s.authCounters[key] ?? {
-                    let c = Counter(label: "trunkgate_auth_outcomes_total", dimensions: [("result", event.result.rawValue), ("reason", event.reason)])
-                    s.authCounters[key] = c
+            for (outcome, n) in tally {
+                let counter = s.authCounters[outcome] ?? {
+                    let c = Counter(label: "trunkgate_auth_outcomes_total",
+                                    dimensions: [("result", outcome.result.rawValue), ("reason", outcome.reason)])
+                    s.authCounters[outcome] = c
                     return c
                 }()
                 counter.increment(by: n)
@@ -81,4 +79,10 @@ public final class EdgeMetricsPublisher: Sendable {
         transactions.record(handler.transactions.count)
         registrations.record(handler.registrar.count)
     }
+}
+
+/// The labels of one auth-outcome counter.
+struct AuthOutcome: Hashable {
+    var result: AuthEvent.Result
+    var reason: String
 }

@@ -26,6 +26,35 @@ struct DigestAuthenticatorTests {
         #expect(plain.headers[0]["stale"] == nil && plain.headers[0]["userhash"] == nil)
     }
 
+    /// Challenges are built from the policy's text cut around the nonce; a realm with quotes,
+    /// backslashes and a fake nonce parameter must come out escaped exactly as a structured
+    /// header serializes it, with the real nonce in its place.
+    @Test func challengeTextMatchesTheStructuredHeaderForAnAwkwardRealm() throws {
+        let realm = #"a "quoted", nonce="TrunkgateNonceMarker" \ realm"#
+        for userhash in [false, true] {
+            let policy = try DigestChallengePolicy(realm: realm, algorithms: [.md5, .sha256], userhash: userhash)
+            let f = try Fixture()
+            for stale in [false, true] {
+                let challenge = f.authenticator.challenge(.www, policy: policy, binding: f.binding, stale: stale)
+                let expected = policy.algorithms.map { algorithm in
+                    var parameters = [
+                        SIPAuthParameter(name: "realm", value: realm, quoted: true),
+                        SIPAuthParameter(name: "nonce", value: challenge.nonce, quoted: true),
+                        SIPAuthParameter(name: "opaque", value: policy.opaque, quoted: true),
+                        SIPAuthParameter(name: "algorithm", value: algorithm.rawValue, quoted: false),
+                        SIPAuthParameter(name: "qop", value: "auth", quoted: true),
+                    ]
+                    if stale { parameters.append(SIPAuthParameter(name: "stale", value: "true", quoted: false)) }
+                    if userhash { parameters.append(SIPAuthParameter(name: "userhash", value: "true", quoted: false)) }
+                    return SIPAuthHeader(scheme: "Digest", parameters: parameters).serialized
+                }
+                #expect(challenge.headerValues == expected)
+                #expect(challenge.headers.map { $0["realm"] } == [realm, realm])
+                #expect(challenge.headers.allSatisfy { $0["nonce"] == challenge.nonce })
+            }
+        }
+    }
+
     @Test func challengeKindPerMethod() {
         #expect(DigestChallengeKind(method: "REGISTER") == .www)
         #expect(DigestChallengeKind(method: "INVITE") == .proxy)
