@@ -219,11 +219,33 @@ public final class EdgeRequestHandler: SIPMessageHandler {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let weekday = weekdays[((days % 7) + 7) % 7]
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(weekday), \(two(day)) \(months[month - 1]) \(year) \(two(secs / 3600)):\(two(secs % 3600 / 60)):\(two(secs % 60)) GMT"
+        let weekday = ((days % 7) + 7) % 7
+        // "Thu, 01 Jan 1970 00:00:00 GMT": 29 bytes written in place (this runs for every 200
+        // to a REGISTER).
+        return String(unsafeUninitializedCapacity: 29) { out in
+            var i = 0
+            func put(_ text: StaticString) {
+                text.withUTF8Buffer { for b in $0 { out[i] = b; i += 1 } }
+            }
+            func put3(_ table: StaticString, _ index: Int) {
+                table.withUTF8Buffer { for k in 0..<3 { out[i] = $0[index * 3 + k]; i += 1 } }
+            }
+            func digits(_ v: Int, _ count: Int) {
+                var divisor = 1
+                for _ in 1..<count { divisor *= 10 }
+                for _ in 0..<count {
+                    out[i] = UInt8(0x30 + (v / divisor) % 10); i += 1
+                    divisor /= 10
+                }
+            }
+            put3("ThuFriSatSunMonTueWed", weekday); put(", ")
+            digits(day, 2); put(" ")
+            put3("JanFebMarAprMayJunJulAugSepOctNovDec", month - 1); put(" ")
+            digits(min(max(year, 0), 9999), 4); put(" ")
+            digits(secs / 3600, 2); put(":"); digits(secs % 3600 / 60, 2); put(":"); digits(secs % 60, 2)
+            put(" GMT")
+            return i
+        }
     }
 }
 

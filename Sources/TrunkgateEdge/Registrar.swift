@@ -146,14 +146,16 @@ public final class Registrar: Sendable {
         }
 
         var writes: [Write] = []
+        let callIDText = String(callID)
         let (current, delta): ([Held], Int) = shard(aor: aor).table.withLock { table in
             let userAgent = userAgentText.map { table.strings.intern($0) }
-            var list = table.byTrunk[trunk.sid]?[aor] ?? []
+            // Taken out of the table while it is edited, so that editing does not copy it.
+            var list = table.byTrunk[trunk.sid]?.removeValue(forKey: aor) ?? []
             let before = list.count
-            list.removeAll { $0.binding.expiresAt <= now }
+            if list.contains(where: { $0.binding.expiresAt <= now }) { list.removeAll { $0.binding.expiresAt <= now } }
             if wildcard {
                 // Only if this Call-ID/CSeq is not older than what each binding holds.
-                list.removeAll { h in h.binding.callID != String(callID) || Int(cseq.number) > h.binding.cseq }
+                list.removeAll { h in h.binding.callID != callIDText || Int(cseq.number) > h.binding.cseq }
                 writes.append(.delete(trunk: trunk.sid, aor: aor, contact: nil))
                 for i in list.indices {
                     list[i].storedExpiresAt = list[i].binding.expiresAt
@@ -164,7 +166,7 @@ public final class Registrar: Sendable {
                 if let i = list.firstIndex(where: { Self.sameContact($0.binding.contact, change.contact) }) {
                     let existing = list[i].binding
                     // A request from the same Call-ID must have a higher CSeq (§10.3 step 7).
-                    if existing.callID == String(callID), Int(cseq.number) <= existing.cseq { continue }
+                    if existing.callID == callIDText, Int(cseq.number) <= existing.cseq { continue }
                     if change.expires == 0 {
                         list.remove(at: i)
                         writes.append(.delete(trunk: trunk.sid, aor: aor, contact: existing.contact))
@@ -173,7 +175,7 @@ public final class Registrar: Sendable {
                     var b = existing
                     b.expiresAt = now.addingTimeInterval(TimeInterval(change.expires))
                     b.q = change.q
-                    b.callID = String(callID)
+                    b.callID = callIDText
                     b.cseq = Int(cseq.number)
                     b.credentialSid = credential?.sid
                     b.sourceIP = source.ip
@@ -199,7 +201,7 @@ public final class Registrar: Sendable {
                     }
                     let b = RegistrationBinding(
                         accountSid: trunk.accountSid, trunkSid: trunk.sid, aor: aor, contact: change.contact,
-                        expiresAt: now.addingTimeInterval(TimeInterval(change.expires)), q: change.q, callID: String(callID),
+                        expiresAt: now.addingTimeInterval(TimeInterval(change.expires)), q: change.q, callID: callIDText,
                         cseq: Int(cseq.number), credentialSid: credential?.sid, sourceIP: source.ip, sourcePort: source.port,
                         transport: source.transport, userAgent: userAgent, updatedAt: now)
                     list.append(Held(b))
@@ -207,7 +209,6 @@ public final class Registrar: Sendable {
                 }
             }
             if list.isEmpty {
-                table.byTrunk[trunk.sid]?[aor] = nil
                 if table.byTrunk[trunk.sid]?.isEmpty == true { table.byTrunk[trunk.sid] = nil }
             } else {
                 table.byTrunk[trunk.sid, default: [:]][aor] = list

@@ -164,6 +164,9 @@ import TrunkgateModel
     @Test func httpDateFormat() {
         #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 GMT")
         #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 1_289_690_940)) == "Sat, 13 Nov 2010 23:29:00 GMT")
+        #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 1_709_164_800)) == "Thu, 29 Feb 2024 00:00:00 GMT")
+        #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 951_868_799.9)) == "Tue, 29 Feb 2000 23:59:59 GMT")
+        #expect(EdgeRequestHandler.httpDate(Date(timeIntervalSince1970: 4_102_444_799)) == "Thu, 31 Dec 2099 23:59:59 GMT")
         #expect(SIPDateCheck.valid(EdgeRequestHandler.httpDate(Date())))
     }
 }
