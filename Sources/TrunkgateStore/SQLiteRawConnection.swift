@@ -127,29 +127,30 @@ final class SQLiteRawConnection: @unchecked Sendable {
     }
 
     private func bind(_ statement: OpaquePointer, _ binds: ArraySlice<SQLValue>) throws {
-        var index: Int32 = 1
-        for value in binds {
+        var position: Int32 = 1
+        for index in binds.indices {
             let rc: Int32
-            switch value {
+            switch binds[index] {
             case .null:
-                rc = sqlite_nio_sqlite3_bind_null(statement, index)
+                rc = sqlite_nio_sqlite3_bind_null(statement, position)
             case .int(let v):
-                rc = sqlite_nio_sqlite3_bind_int64(statement, index, v)
+                rc = sqlite_nio_sqlite3_bind_int64(statement, position, v)
             case .double(let v):
-                rc = sqlite_nio_sqlite3_bind_double(statement, index, v)
-            case .text(var s):
-                rc = s.withUTF8 { utf8 in
-                    // A nil pointer would bind NULL, not the empty string.
-                    guard let base = utf8.baseAddress else {
-                        return sqlite_nio_sqlite3_bind_text(statement, index, "", 0, transient)
-                    }
-                    return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
-                        sqlite_nio_sqlite3_bind_text64(statement, index, $0, UInt64(utf8.count), transient, UInt8(SQLITE_UTF8))
-                    }
-                }
+                rc = sqlite_nio_sqlite3_bind_double(statement, position, v)
+            case .text(let s):
+                rc = s.utf8.withContiguousStorageIfAvailable { Self.bindText(statement, position, $0) }
+                    ?? { var copy = s; return copy.withUTF8 { Self.bindText(statement, position, $0) } }()
             }
             guard rc == SQLITE_OK else { throw failure(rc) }
-            index += 1
+            position += 1
+        }
+    }
+
+    private static func bindText(_ statement: OpaquePointer, _ position: Int32, _ utf8: UnsafeBufferPointer<UInt8>) -> Int32 {
+        // A nil pointer would bind NULL, not the empty string.
+        guard let base = utf8.baseAddress else { return sqlite_nio_sqlite3_bind_text(statement, position, "", 0, transient) }
+        return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+            sqlite_nio_sqlite3_bind_text64(statement, position, $0, UInt64(utf8.count), transient, UInt8(SQLITE_UTF8))
         }
     }
 
