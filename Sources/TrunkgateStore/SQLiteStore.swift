@@ -204,9 +204,10 @@ final class SQLiteBackend: SQLBackend {
         }
         let writer = try await SQLiteRawConnection.open(path: path)
         do {
-            // journal_mode is persistent in the file; set it before anything else touches it.
-            _ = try await writer.query("PRAGMA journal_mode=WAL", [])
+            // Connection settings first (busy_timeout: another process may hold the file);
+            // journal_mode is persistent in the file: set it before anything else touches it.
             for pragma in pragmas { _ = try await writer.query(pragma, []) }
+            _ = try await writer.query("PRAGMA journal_mode=WAL", [])
             try await migrate(SQLiteRawExecutor(connection: writer), logger: logger)
         } catch {
             try? await writer.close()
