@@ -4,10 +4,12 @@ public import SIPMessage
 /// What the transport layer hands to the layer above: every message received on any listener,
 /// already parsed, with a way to answer it.
 ///
-/// Both methods are called on the event loop of the channel the bytes arrived on, one message
-/// at a time per channel. They must not block: work that waits (a database, another server)
-/// belongs in a task of its own, which answers later through the context; the context may be
-/// used from any thread.
+/// Both methods are called on an event loop: the one that read the message, or, when a busy
+/// socket's or connection's read burst is dealt out, the loop its Call-ID was dealt to (each
+/// call's messages in the order read; a dealt UDP message's context answers through that loop's
+/// own socket of the listener). They must not block: work that waits (a database, another
+/// server) belongs in a task of its own, which answers later through the context; the context
+/// may be used from any thread.
 public protocol SIPMessageHandler: Sendable {
     /// A message that parsed. For a request the transport has already stamped the top Via with
     /// `received`/`rport` (RFC 3261 §18.2.1, RFC 3581), so a response built from it is right.
