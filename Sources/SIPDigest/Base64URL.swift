@@ -94,6 +94,9 @@ enum Base64URL {
         }
     }
 
+    /// Whether `byte` is a base64url digit (so written inside quotes as it is).
+    static func isDigit(_ byte: UInt8) -> Bool { sextets[Int(byte)] != 0xFF }
+
     /// The value of each byte as a base64url digit, 0xFF for bytes that are not one.
     private static let sextets: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)

@@ -26,10 +26,7 @@ public struct DigestChallenge: Sendable, Hashable {
         self.kind = kind
         self.nonce = nonce
         // The nonces this library issues are base64url: written inside quotes as they are.
-        let plain = nonce.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
-        }
-        guard plain else {
+        guard nonce.utf8.allSatisfy(Base64URL.isDigit) else {
             self.headerValues = policy.algorithms.map { policy.header(algorithm: $0, nonce: nonce, stale: stale).serialized }
             return
         }

@@ -152,7 +152,7 @@ public final class Registrar: Sendable {
             // Taken out of the table while it is edited, so that editing does not copy it.
             var list = table.byTrunk[trunk.sid]?.removeValue(forKey: aor) ?? []
             let before = list.count
-            if list.contains(where: { $0.binding.expiresAt <= now }) { list.removeAll { $0.binding.expiresAt <= now } }
+            list.removeAll { $0.binding.expiresAt <= now }
             if wildcard {
                 // Only if this Call-ID/CSeq is not older than what each binding holds.
                 list.removeAll { h in h.binding.callID != callIDText || Int(cseq.number) > h.binding.cseq }

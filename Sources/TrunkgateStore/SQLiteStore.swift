@@ -285,22 +285,9 @@ final class SQLiteBackend: SQLBackend {
 
     func classify(_ error: any Error) -> SQLFailure {
         if let e = error as? SQLiteRawError { return Self.classify(e) }
-        guard let e = error as? SQLiteError else { return .other("\(error)") }
-        switch e.reason {
-        case .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraint:
-            // e.g. "UNIQUE constraint failed: trunks.domain_name"
-            let m = e.message
-            if m.contains("trunks.domain_name") { return .unique(constraint: "trunks_domain_name_key") }
-            if m.contains("credentials.trunk_sid, credentials.user_name") { return .unique(constraint: "credentials_trunk_user_key") }
-            if m.contains("phone_numbers.phone_number") { return .unique(constraint: "phone_numbers_number_key") }
-            if m.contains("FOREIGN KEY") { return .foreignKey }
-            if m.contains("UNIQUE") || e.reason == .constraintPrimaryKeyFailed { return .unique(constraint: "primary_key") }
-            return .other("SQLite: \(e.message)")
-        case .constraintForeignKeyFailed:
-            return .foreignKey
-        default:
-            return .other("SQLite: \(e.reason): \(e.message)")
-        }
+        // SQLiteNIO connections only read: no constraint can fail on them.
+        if let e = error as? SQLiteError { return .other("SQLite: \(e.reason): \(e.message)") }
+        return .other("\(error)")
     }
 
     /// The writer's errors: extended result codes and SQLite's messages, which name the
