@@ -42,6 +42,17 @@ extension Substring {
     }
 }
 
+extension Array where Element == UInt8 {
+    /// Appends the UTF-8 of `text` in one copy. `append(contentsOf: text.utf8)` walks a
+    /// Substring's view byte by byte (only String's own view has a bulk copy).
+    @inline(__always)
+    mutating func appendUTF8(_ text: Substring) {
+        if text.utf8.withContiguousStorageIfAvailable({ append(contentsOf: $0) }) == nil {
+            append(contentsOf: text.utf8)
+        }
+    }
+}
+
 enum SIPBytes {
     /// The offset of the first LF in `bytes` at or after `start` (memchr: the header section
     /// is scanned for line ends twice, and most of it is not LF).
@@ -71,6 +82,14 @@ enum SIPBytes {
             let byte = bytes[start + offset]
             if ((byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte) != lower[offset] { return false }
         }
+        return true
+    }
+
+    /// Exact equality of `bytes[start..<start + count]` with `other`.
+    @inline(__always)
+    static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int, _ other: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard count == other.count, start + count <= bytes.count else { return false }
+        for offset in 0..<count where bytes[start + offset] != other[offset] { return false }
         return true
     }
 }

@@ -240,13 +240,13 @@ public struct SIPMessage: Sendable {
         out.reserveCapacity(256 + headers.count * 48 + body.count)
         switch startLine {
         case .request(let r):
-            out.append(contentsOf: r.method.utf8); out.append(0x20)
-            out.append(contentsOf: r.uri.raw.utf8); out.append(0x20)
-            out.append(contentsOf: r.version.utf8)
+            out.appendUTF8(r.method); out.append(0x20)
+            out.appendUTF8(r.uri.raw); out.append(0x20)
+            out.appendUTF8(r.version)
         case .response(let s):
-            out.append(contentsOf: s.version.utf8); out.append(0x20)
+            out.appendUTF8(s.version); out.append(0x20)
             Self.appendDecimal(s.code, to: &out); out.append(0x20)
-            out.append(contentsOf: s.reason.utf8)
+            out.appendUTF8(s.reason)
         }
         out.append(0x0D); out.append(0x0A)
         Self.appendHeaderLines(headers, bodyCount: body.count, to: &out)
@@ -282,7 +282,7 @@ public struct SIPMessage: Sendable {
     static func appendHeaderLine(_ header: SIPHeader, to out: inout [UInt8]) {
         out.append(contentsOf: header.name.name.utf8)
         out.append(0x3A); out.append(0x20)
-        out.append(contentsOf: header.value.utf8)
+        out.appendUTF8(header.value)
     }
 
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {

@@ -28,23 +28,34 @@ public struct SIPRequestValidator: Sendable {
         public var description: String { "\(status) \(reason)" }
     }
 
+    private static let extensionHeaders: [SIPHeaderName.Known] = [.require, .proxyRequire]
+    /// Requests whose body is a session description.
+    private static func carriesSession(_ method: String) -> Bool {
+        switch method {
+        case "INVITE", "UPDATE", "PRACK", "ACK": true
+        default: false
+        }
+    }
+
     /// nil when the request may proceed.
     public func check(_ request: SIPMessage) -> Rejection? {
         guard let line = request.requestLine else { return nil }
         if !line.version.equalsLowercase("sip/2.0") {
             return Rejection(status: 505, reason: "Version Not Supported")
         }
-        // Without Via, From, To, Call-ID and CSeq no proper response can even be formed.
+        // Without Via, From, To, Call-ID and CSeq no proper response can even be formed. The
+        // views are read in place: `request.from` would copy a name-addr out to test it.
+        let views = request.viewBox
         var missing: [String] = []
-        if request.vias.isEmpty { missing.append("Via") }
-        if request.from == nil { missing.append("From") }
-        if request.to == nil { missing.append("To") }
-        if request.callID == nil { missing.append("Call-ID") }
-        if request.cseq == nil { missing.append("CSeq") }
+        if views.views.vias.isEmpty { missing.append("Via") }
+        if views.views.from == nil { missing.append("From") }
+        if views.views.to == nil { missing.append("To") }
+        if views.views.callID == nil { missing.append("Call-ID") }
+        if views.views.cseq == nil { missing.append("CSeq") }
         if !missing.isEmpty {
             return Rejection(status: 400, reason: "Missing \(missing.joined(separator: ", "))")
         }
-        if let repeated = request.repeatedSingletons.map(\.canonicalName).sorted().first {
+        if !views.views.repeatedSingletons.isEmpty, let repeated = views.views.repeatedSingletons.map(\.canonicalName).sorted().first {
             return Rejection(status: 400, reason: "Multiple \(repeated) values")
         }
         let method = String(line.method)
@@ -52,16 +63,16 @@ public struct SIPRequestValidator: Sendable {
             return Rejection(status: 501, reason: "Not Implemented",
                              header: SIPHeader(.allow, knownMethods.sorted().joined(separator: ", ")))
         }
-        if let cseq = request.cseq, cseq.method != line.method {
+        if let cseq = views.views.cseq, cseq.method != line.method {
             return Rejection(status: 400, reason: "CSeq method does not match the Request-Line")
         }
         guard line.uri.isSIP || line.uri.scheme == .tel else {
             return Rejection(status: 416, reason: "Unsupported URI Scheme")
         }
-        if request.maxForwards == 0 {
+        if views.views.maxForwards == 0 {
             return Rejection(status: 483, reason: "Too Many Hops")
         }
-        for known in [SIPHeaderName.Known.require, .proxyRequire] where method != "ACK" && method != "CANCEL" {
+        for known in Self.extensionHeaders where method != "ACK" && method != "CANCEL" {
             var unsupported: [String] = []
             for value in request.headers(known) {
                 sipForEachListElement(value) { tag in
@@ -73,10 +84,10 @@ public struct SIPRequestValidator: Sendable {
                                  header: SIPHeader(.unsupported, unsupported.joined(separator: ", ")))
             }
         }
-        if method == "REGISTER", let to = request.to, !to.uri.isSIP {
+        if method == "REGISTER", views.views.to?.uri.isSIP == false {
             return Rejection(status: 400, reason: "To must be a SIP or SIPS address of record")
         }
-        if ["INVITE", "UPDATE", "PRACK", "ACK"].contains(method), !request.body.isEmpty, let type = request.contentType {
+        if Self.carriesSession(method), !request.body.isEmpty, let type = request.contentType {
             let media = type.prefix { $0 != ";" }.trimmingWSP().lowercased()
             if !acceptedContentTypes.contains(media) {
                 return Rejection(status: 415, reason: "Unsupported Media Type",

@@ -125,8 +125,15 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
     /// True when the branch carries the RFC 3261 magic cookie (and more than just the cookie).
     public var hasRFC3261Branch: Bool {
         guard let b = branch else { return false }
+        return Self.isRFC3261Branch(b)
+    }
+
+    /// True when `branch` starts with the RFC 3261 magic cookie and has more after it.
+    public static func isRFC3261Branch(_ branch: Substring) -> Bool {
         // Bytes, not Character comparison (this runs for every request).
-        return b.utf8.count > 7 && b.utf8.starts(with: "z9hG4bK".utf8)
+        branch.withUTF8Bytes { u in
+            u.count > 7 && SIPBytes.equals(u, 0, 7, StaticString("z9hG4bK").utf8Buffer)
+        }
     }
 
     /// The transport, upper-cased.

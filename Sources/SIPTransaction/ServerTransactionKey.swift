@@ -13,7 +13,7 @@ public struct ServerTransactionKey: Sendable, Hashable, CustomStringConvertible 
         guard let method = request.method, let via = request.topVia, let cseq = request.cseq else { return nil }
         let matchMethod: Substring = method == "ACK" ? "INVITE" : method
         let port = via.port ?? 0
-        if via.hasRFC3261Branch, let branch = via.branch {
+        if let branch = via.branch, SIPVia.isRFC3261Branch(branch) {
             // branch|host:port|method, in one buffer (host lower-cased: sent-by compares so).
             var key = String()
             key.reserveCapacity(branch.utf8.count + via.host.utf8.count + matchMethod.utf8.count + 8)

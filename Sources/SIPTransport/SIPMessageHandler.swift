@@ -31,6 +31,8 @@ public struct SIPRequestContext: Sendable {
     public let transport: SIPTransportProtocol
     /// The peer's address and port as seen on the socket.
     public let source: SocketAddress
+    /// The source's IP address as text (``SocketAddress/ipText``), made once per message.
+    public let sourceIP: String?
     /// The local address the message arrived on (for UDP on a wildcard listener, the actual
     /// destination address of the datagram when the kernel reports it).
     public let local: SocketAddress?
@@ -38,6 +40,20 @@ public struct SIPRequestContext: Sendable {
     public let responseDestination: SocketAddress
 
     let channel: any Channel
+
+    private init(copying other: SIPRequestContext, responseDestination: SocketAddress) {
+        self.transport = other.transport
+        self.source = other.source
+        self.sourceIP = other.sourceIP
+        self.local = other.local
+        self.responseDestination = responseDestination
+        self.channel = other.channel
+    }
+
+    /// The same context with another response destination (keeps the source's text).
+    func with(responseDestination: SocketAddress) -> SIPRequestContext {
+        SIPRequestContext(copying: self, responseDestination: responseDestination)
+    }
 
     init(
         transport: SIPTransportProtocol,
@@ -48,6 +64,7 @@ public struct SIPRequestContext: Sendable {
     ) {
         self.transport = transport
         self.source = source
+        self.sourceIP = source.ipText
         self.local = local
         self.responseDestination = responseDestination
         self.channel = channel
@@ -82,8 +99,9 @@ extension SIPRequestContext {
         local: SocketAddress?,
         channel: any Channel
     ) -> SIPRequestContext {
-        var destination = source
-        if message.isRequest, let via = message.topVia, let sourceIP = source.ipAddress {
+        let context = SIPRequestContext(
+            transport: transport, source: source, local: local, responseDestination: source, channel: channel)
+        if message.isRequest, let via = message.topVia, let sourceIP = context.sourceIP {
             let rportRequested: Bool
             switch via.rport {
             case .absent: rportRequested = false
@@ -93,11 +111,12 @@ extension SIPRequestContext {
                 message.setReceived(sourceIP, rport: rportRequested ? source.port : nil)
             }
             if !transport.isStream, !rportRequested {
+                var destination = source
                 destination.port = via.port ?? 5060
+                return context.with(responseDestination: destination)
             }
         }
-        return SIPRequestContext(
-            transport: transport, source: source, local: local, responseDestination: destination, channel: channel)
+        return context
     }
 }
 

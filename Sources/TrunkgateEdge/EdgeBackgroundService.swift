@@ -9,14 +9,14 @@ public import TrunkgateModel
 ///   store's notifications and by a 1 s poll as a safety net;
 /// - applies cluster-wide lockouts from the store and writes the ones decided here;
 /// - writes auth events, credential use and registrar bindings in batches (deferred registration
-///   refreshes every ``deferredRefreshInterval`` and at shutdown).
+///   refreshes once due, checked every ``deferredRefreshInterval``, and all of them at shutdown).
 public struct EdgeBackgroundService: Service {
     public let store: any TrunkgateStore
     public let handler: EdgeRequestHandler
     public let logger: Logger
     public var flushInterval: Duration = .milliseconds(250)
     public var pollInterval: Duration = .seconds(1)
-    /// How often refreshes the registrar deferred are written (see ``Registrar``).
+    /// How often the registrar's deferred refreshes are checked for the ones due (see ``Registrar``).
     public var deferredRefreshInterval: Duration = .seconds(10)
     public let metrics: EdgeMetricsPublisher
     /// Where auth events and CDRs go after they are stored (webhooks), and who hears of account
@@ -63,7 +63,7 @@ public struct EdgeBackgroundService: Service {
             group.cancelAll()
         }
         // What was queued or deferred before shutdown still reaches the store.
-        handler.registrar.queueDeferredRefreshes()
+        handler.registrar.queueDeferredRefreshes(now: Date(), all: true)
         await flush()
     }
 
@@ -91,7 +91,7 @@ public struct EdgeBackgroundService: Service {
     private func deferredRefreshLoop() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: deferredRefreshInterval)
-            handler.registrar.queueDeferredRefreshes()
+            handler.registrar.queueDeferredRefreshes(now: Date())
         }
     }
 

@@ -111,7 +111,7 @@ public final class EdgeRequestHandler: SIPMessageHandler {
             return
         }
 
-        let source = RequestSource(ip: context.source.ipAddress ?? "?", port: context.source.port ?? 0, transport: context.transport.rawValue)
+        let source = RequestSource(ip: context.sourceIP ?? "?", port: context.source.port ?? 0, transport: context.transport.rawValue)
         let time = now()
         let outcome = authorizer.authorize(message, source: source, configuration: configuration.current, now: time)
         if !authEvents.offer(outcome.event) { counters.eventsDropped.add(1, ordering: .relaxed) }

@@ -10,10 +10,11 @@ import Synchronization
 ///
 /// A refresh that changes nothing but the expiry, Call-ID and CSeq, arriving while the expiry
 /// the store holds is still most of an interval away (a UA re-registering far more often than
-/// needed, a retry, a load generator), is not written at once: ``queueDeferredRefreshes()``
-/// writes the latest state of such bindings every few seconds, as Kamailio's usrloc write-back
-/// mode does. Every new binding, removal and change of contact, source, q, credential or
-/// User-Agent is written at once.
+/// needed, a retry, a load generator), is not written at once: ``queueDeferredRefreshes(now:all:)``
+/// writes the latest state of such a binding once it has waited ``Policy/maxRefreshDeferral``
+/// (a minute, the period of Kamailio's usrloc write-back timer), or sooner when the expiry
+/// the store holds gets short. Every new binding, removal and change of contact, source, q,
+/// credential or User-Agent is written at once.
 public final class Registrar: Sendable {
     public struct Policy: Sendable, Hashable {
         public var minExpires: UInt32 = 60
@@ -25,6 +26,10 @@ public final class Registrar: Sendable {
         /// interval, as most do, is written at once, and a crash before the deferred write
         /// leaves a stored binding that lasts at least 3/4 of an interval.
         public var deferRefreshWhileStoredShare = 0.75
+        /// The longest a deferred refresh waits before the sweep writes it, so that the store
+        /// (and the API's listing, which reads it) is at most this far behind. A UA that
+        /// re-registers every second is then written once a minute, not at every sweep.
+        public var maxRefreshDeferral: TimeInterval = 60
         public init() {}
     }
 
@@ -41,15 +46,23 @@ public final class Registrar: Sendable {
     /// Store writes waiting for the background writer.
     public let pendingWrites: BatchQueue<Write>
 
-    /// A binding and the expiry the store holds for it (older after a deferred refresh).
+    /// A binding, the expiry the store holds for it (older after a deferred refresh), and when
+    /// that was written.
     private struct Held: Sendable {
         var binding: RegistrationBinding
         var storedExpiresAt: Date
+        var storedAt: Date
         init(_ binding: RegistrationBinding) {
             self.binding = binding
             self.storedExpiresAt = binding.expiresAt
+            self.storedAt = binding.updatedAt
         }
         var isDeferred: Bool { storedExpiresAt != binding.expiresAt }
+
+        mutating func markStored(at now: Date) {
+            storedExpiresAt = binding.expiresAt
+            storedAt = now
+        }
     }
 
     /// Bindings by trunk sid, then AOR. Sharded by AOR so that REGISTERs on different cores
@@ -149,71 +162,75 @@ public final class Registrar: Sendable {
         let callIDText = String(callID)
         let (current, delta): ([Held], Int) = shard(aor: aor).table.withLock { table in
             let userAgent = userAgentText.map { table.strings.intern($0) }
-            // Taken out of the table while it is edited, so that editing does not copy it.
-            var list = table.byTrunk[trunk.sid]?.removeValue(forKey: aor) ?? []
-            let before = list.count
-            list.removeAll { $0.binding.expiresAt <= now }
-            if wildcard {
-                // Only if this Call-ID/CSeq is not older than what each binding holds.
-                list.removeAll { h in h.binding.callID != callIDText || Int(cseq.number) > h.binding.cseq }
-                writes.append(.delete(trunk: trunk.sid, aor: aor, contact: nil))
-                for i in list.indices {
-                    list[i].storedExpiresAt = list[i].binding.expiresAt
-                    writes.append(.upsert(list[i].binding))
-                }
-            }
-            for change in changes {
-                if let i = list.firstIndex(where: { Self.sameContact($0.binding.contact, change.contact) }) {
-                    let existing = list[i].binding
-                    // A request from the same Call-ID must have a higher CSeq (§10.3 step 7).
-                    if existing.callID == callIDText, Int(cseq.number) <= existing.cseq { continue }
-                    if change.expires == 0 {
-                        list.remove(at: i)
-                        writes.append(.delete(trunk: trunk.sid, aor: aor, contact: existing.contact))
-                        continue
+            // Edited in place (the dictionaries' modify accessors): a copy taken out would make
+            // the edit copy the list, and taking it out and putting it back costs a delete and
+            // an insert per REGISTER.
+            func edit(_ list: inout [Held]) -> ([Held], Int) {
+                let before = list.count
+                list.removeAll { $0.binding.expiresAt <= now }
+                if wildcard {
+                    // Only if this Call-ID/CSeq is not older than what each binding holds.
+                    list.removeAll { h in h.binding.callID != callIDText || Int(cseq.number) > h.binding.cseq }
+                    writes.append(.delete(trunk: trunk.sid, aor: aor, contact: nil))
+                    for i in list.indices {
+                        list[i].markStored(at: now)
+                        writes.append(.upsert(list[i].binding))
                     }
-                    var b = existing
-                    b.expiresAt = now.addingTimeInterval(TimeInterval(change.expires))
-                    b.q = change.q
-                    b.callID = callIDText
-                    b.cseq = Int(cseq.number)
-                    b.credentialSid = credential?.sid
-                    b.sourceIP = source.ip
-                    b.sourcePort = source.port
-                    b.transport = source.transport
-                    b.userAgent = userAgent
-                    b.updatedAt = now
-                    // Call-ID and CSeq only order this UA's requests: a stored older pair after a
-                    // crash merely accepts a late retransmission. What routes and revokes must not wait.
-                    let onlyExpiry = b.q == existing.q && b.credentialSid == existing.credentialSid
-                        && b.sourceIP == existing.sourceIP && b.sourcePort == existing.sourcePort
-                        && b.transport == existing.transport && b.userAgent == existing.userAgent
-                    list[i].binding = b
-                    let storedFor = list[i].storedExpiresAt.timeIntervalSince(now)
-                    if onlyExpiry, storedFor >= policy.deferRefreshWhileStoredShare * TimeInterval(change.expires) { continue }
-                    list[i].storedExpiresAt = b.expiresAt
-                    writes.append(.upsert(b))
-                } else if change.expires > 0 {
-                    if list.count >= policy.maxContactsPerAOR,
-                        let oldest = list.indices.min(by: { list[$0].binding.updatedAt < list[$1].binding.updatedAt }) {
-                        writes.append(.delete(trunk: trunk.sid, aor: aor, contact: list[oldest].binding.contact))
-                        list.remove(at: oldest)
-                    }
-                    let b = RegistrationBinding(
-                        accountSid: trunk.accountSid, trunkSid: trunk.sid, aor: aor, contact: change.contact,
-                        expiresAt: now.addingTimeInterval(TimeInterval(change.expires)), q: change.q, callID: callIDText,
-                        cseq: Int(cseq.number), credentialSid: credential?.sid, sourceIP: source.ip, sourcePort: source.port,
-                        transport: source.transport, userAgent: userAgent, updatedAt: now)
-                    list.append(Held(b))
-                    writes.append(.upsert(b))
                 }
+                for change in changes {
+                    if let i = list.firstIndex(where: { Self.sameContact($0.binding.contact, change.contact) }) {
+                        let existing = list[i].binding
+                        // A request from the same Call-ID must have a higher CSeq (§10.3 step 7).
+                        if existing.callID == callIDText, Int(cseq.number) <= existing.cseq { continue }
+                        if change.expires == 0 {
+                            list.remove(at: i)
+                            writes.append(.delete(trunk: trunk.sid, aor: aor, contact: existing.contact))
+                            continue
+                        }
+                        var b = existing
+                        b.expiresAt = now.addingTimeInterval(TimeInterval(change.expires))
+                        b.q = change.q
+                        b.callID = callIDText
+                        b.cseq = Int(cseq.number)
+                        b.credentialSid = credential?.sid
+                        b.sourceIP = source.ip
+                        b.sourcePort = source.port
+                        b.transport = source.transport
+                        b.userAgent = userAgent
+                        b.updatedAt = now
+                        // Call-ID and CSeq only order this UA's requests: a stored older pair after a
+                        // crash merely accepts a late retransmission. What routes and revokes must not wait.
+                        let onlyExpiry = b.q == existing.q && b.credentialSid == existing.credentialSid
+                            && b.sourceIP == existing.sourceIP && b.sourcePort == existing.sourcePort
+                            && b.transport == existing.transport && b.userAgent == existing.userAgent
+                        list[i].binding = b
+                        let storedFor = list[i].storedExpiresAt.timeIntervalSince(now)
+                        if onlyExpiry, storedFor >= policy.deferRefreshWhileStoredShare * TimeInterval(change.expires) { continue }
+                        list[i].markStored(at: now)
+                        writes.append(.upsert(b))
+                    } else if change.expires > 0 {
+                        if list.count >= policy.maxContactsPerAOR,
+                            let oldest = list.indices.min(by: { list[$0].binding.updatedAt < list[$1].binding.updatedAt }) {
+                            writes.append(.delete(trunk: trunk.sid, aor: aor, contact: list[oldest].binding.contact))
+                            list.remove(at: oldest)
+                        }
+                        let b = RegistrationBinding(
+                            accountSid: trunk.accountSid, trunkSid: trunk.sid, aor: aor, contact: change.contact,
+                            expiresAt: now.addingTimeInterval(TimeInterval(change.expires)), q: change.q, callID: callIDText,
+                            cseq: Int(cseq.number), credentialSid: credential?.sid, sourceIP: source.ip, sourcePort: source.port,
+                            transport: source.transport, userAgent: userAgent, updatedAt: now)
+                        list.append(Held(b))
+                        writes.append(.upsert(b))
+                    }
+                }
+                return (list, list.count - before)
             }
-            if list.isEmpty {
+            let edited = edit(&table.byTrunk[trunk.sid, default: [:]][aor, default: []])
+            if edited.0.isEmpty {
+                table.byTrunk[trunk.sid]?[aor] = nil
                 if table.byTrunk[trunk.sid]?.isEmpty == true { table.byTrunk[trunk.sid] = nil }
-            } else {
-                table.byTrunk[trunk.sid, default: [:]][aor] = list
             }
-            return (list, list.count - before)
+            return edited
         }
         adjustCount(delta)
         for w in writes { pendingWrites.offer(w) }
@@ -244,23 +261,35 @@ public final class Registrar: Sendable {
         for b in removed { pendingWrites.offer(.delete(trunk: b.trunkSid, aor: b.aor, contact: b.contact)) }
     }
 
-    /// Queues the latest state of every binding whose refresh was deferred; returns how many.
-    /// The background service calls it every few seconds and once more at shutdown.
+    /// Queues the latest state of every binding whose refresh was deferred and is due (it has
+    /// waited ``Policy/maxRefreshDeferral``, or the stored expiry is less than
+    /// ``Policy/deferRefreshWhileStoredShare`` of its interval away), or of every deferred
+    /// one when `all`; returns how many. The background service calls it every few seconds, and
+    /// once more with `all` at shutdown.
     @discardableResult
-    public func queueDeferredRefreshes() -> Int {
+    public func queueDeferredRefreshes(now: Date, all: Bool = false) -> Int {
+        let policy = policy
+        func isDue(_ h: Held) -> Bool {
+            guard h.isDeferred else { return false }
+            if all || now.timeIntervalSince(h.storedAt) >= policy.maxRefreshDeferral { return true }
+            let interval = h.binding.expiresAt.timeIntervalSince(h.binding.updatedAt)
+            return h.storedExpiresAt.timeIntervalSince(now) < policy.deferRefreshWhileStoredShare * interval
+        }
         var queued = 0
         for shard in shards {
             let due: [RegistrationBinding] = shard.table.withLock { table in
-                var due: [RegistrationBinding] = []
-                for (trunk, aor) in Self.keys(of: table, where: \.isDeferred) {
-                    guard var list = table.byTrunk[trunk]?[aor] else { continue }
-                    for i in list.indices where list[i].isDeferred {
-                        due.append(list[i].binding)
-                        list[i].storedExpiresAt = list[i].binding.expiresAt
+                var found: [RegistrationBinding] = []
+                func mark(_ list: inout [Held]) {
+                    for i in list.indices where isDue(list[i]) {
+                        found.append(list[i].binding)
+                        list[i].markStored(at: now)
                     }
-                    table.byTrunk[trunk]?[aor] = list
                 }
-                return due
+                for (trunk, aor) in Self.keys(of: table, where: isDue) {
+                    // Edited in place: a copy taken out would be copied again to be changed.
+                    mark(&table.byTrunk[trunk, default: [:]][aor, default: []])
+                }
+                return found
             }
             // Offered outside the lock: the queue has a lock of its own.
             for b in due { pendingWrites.offer(.upsert(b)) }

@@ -32,6 +32,26 @@ import Testing
         return (message, context)
     }
 
+    /// The source address as text is written without inet_ntop: it must print exactly as
+    /// `ipAddress` does, for every octet width, and fall back to it for IPv6.
+    @Test func ipTextMatchesIPAddress() throws {
+        var addresses = ["0.0.0.0", "127.0.0.1", "127.0.0.2", "10.0.0.5", "198.51.100.7", "255.255.255.255", "1.22.133.9", "100.10.1.0"]
+        for a in 0..<256 where a % 37 == 0 || a == 9 || a == 10 || a == 99 || a == 100 {
+            addresses.append("\(a).\(255 - a).\(a / 2).\(a % 10)")
+        }
+        for text in addresses {
+            let address = try SocketAddress(ipAddress: text, port: 5060)
+            #expect(address.ipText == text)
+            #expect(address.ipText == address.ipAddress)
+        }
+        for text in ["::1", "2001:db8::5", "fe80::1:2:3:4"] {
+            let address = try SocketAddress(ipAddress: text, port: 5060)
+            #expect(address.ipText == address.ipAddress)
+        }
+        let context = try Self.inbound(via: "SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKr1", from: SocketAddress(ipAddress: "198.51.100.7", port: 1)).1
+        #expect(context.sourceIP == "198.51.100.7")
+    }
+
     @Test func rportIsFilledAndTheResponseGoesToTheSourcePort() throws {
         let source = try SocketAddress(ipAddress: "198.51.100.7", port: 40_123)
         let (message, context) = try Self.inbound(

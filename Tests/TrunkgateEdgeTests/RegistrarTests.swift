@@ -123,7 +123,8 @@ import TrunkgateModel
     }
 
     /// A refresh that changes only the expiry, while the stored expiry is still more than 3/4 of
-    /// an interval away, waits for the sweep; anything that routes or revokes is written at once.
+    /// an interval away, waits for the sweep, which writes it once it has waited a minute;
+    /// anything that routes or revokes is written at once.
     @Test func frequentRefreshesAreWrittenByTheSweep() {
         let reg = Registrar()
         func upserts() -> [RegistrationBinding] {
@@ -138,10 +139,12 @@ import TrunkgateModel
         #expect(contacts(r) == ["<sip:a@127.0.0.2>;expires=600"])
         #expect(upserts().isEmpty, "stored expiry 590 s away >= 450 s: deferred")
         #expect(reg.bindings(trunk: trunk.sid, now: t0.addingTimeInterval(605)).count == 1, "memory holds the refresh")
-        #expect(reg.queueDeferredRefreshes() == 1)
+        #expect(reg.queueDeferredRefreshes(now: t0.addingTimeInterval(59)) == 0, "stored 59 s ago, 541 s of 600 left: not due")
+        #expect(upserts().isEmpty)
+        #expect(reg.queueDeferredRefreshes(now: t0.addingTimeInterval(60)) == 1, "waited a minute")
         let swept = upserts()
         #expect(swept.map(\.expiresAt) == [t0.addingTimeInterval(610)] && swept.map(\.cseq) == [2])
-        #expect(reg.queueDeferredRefreshes() == 0, "written once")
+        #expect(reg.queueDeferredRefreshes(now: t0.addingTimeInterval(200)) == 0, "written once")
         // Stored expiry 300 s away < 3/4 of 600: written at once, as a UA refreshing at half does.
         _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600, cseq: 3), trunk: trunk, credential: nil, source: source, now: t0.addingTimeInterval(310))
         #expect(upserts().map(\.cseq) == [3])
@@ -152,13 +155,32 @@ import TrunkgateModel
         // A new Call-ID (SIPp starts one per flow) changes nothing that routes: deferred.
         _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 600, callID: "c2"), trunk: trunk, credential: nil, source: moved, now: t0.addingTimeInterval(312))
         #expect(upserts().isEmpty)
-        #expect(reg.queueDeferredRefreshes() == 1)
+        #expect(reg.queueDeferredRefreshes(now: t0.addingTimeInterval(320)) == 0)
+        #expect(reg.queueDeferredRefreshes(now: t0.addingTimeInterval(320), all: true) == 1, "shutdown writes every deferred refresh")
         #expect(upserts().map(\.callID) == ["c2"])
         // Removal is written at once, and nothing deferred is left behind it.
         _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 0, callID: "c2", cseq: 2), trunk: trunk, credential: nil, source: moved, now: t0.addingTimeInterval(313))
         let removal = reg.pendingWrites.drain()
-        #expect(removal.count == 1 && reg.queueDeferredRefreshes() == 0)
+        #expect(removal.count == 1 && reg.queueDeferredRefreshes(now: t0.addingTimeInterval(400), all: true) == 0)
         if case .delete = removal.first {} else { Issue.record("expected a delete, got \(removal)") }
+    }
+
+    /// With a short interval the stored expiry runs short before a minute has passed: the sweep
+    /// writes the deferred refresh then.
+    @Test func aDeferredRefreshIsWrittenWhenTheStoredExpiryRunsShort() {
+        let reg = Registrar()
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 120), trunk: trunk, credential: nil, source: source, now: t0)
+        #expect(reg.pendingWrites.drain().count == 1)
+        _ = reg.register(register(["<sip:a@127.0.0.2>"], expires: 120, cseq: 2), trunk: trunk, credential: nil, source: source, now: t0.addingTimeInterval(10))
+        #expect(reg.pendingWrites.drain().isEmpty, "stored expiry 110 s away >= 90 s: deferred")
+        #expect(reg.queueDeferredRefreshes(now: t0.addingTimeInterval(29)) == 0, "91 s stored: not due")
+        #expect(reg.queueDeferredRefreshes(now: t0.addingTimeInterval(31)) == 1, "89 s stored < 3/4 of 120 s: due")
+        let written = reg.pendingWrites.drain()
+        guard case .upsert(let b)? = written.first, written.count == 1 else {
+            Issue.record("expected one upsert, got \(written)")
+            return
+        }
+        #expect(b.expiresAt == t0.addingTimeInterval(130) && b.cseq == 2)
     }
 
     @Test func httpDateFormat() {

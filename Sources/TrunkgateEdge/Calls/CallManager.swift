@@ -285,7 +285,7 @@ public final class CallManager: Sendable {
 
     /// Whether a request comes from the carrier, which is trusted by its IP address.
     public func isFromCarrier(_ context: SIPRequestContext) -> Bool {
-        context.source.ipAddress == configuration.carrierAddress.ipAddress
+        context.sourceIP == configuration.carrierAddress.ipAddress
     }
 
     /// An out-of-dialog INVITE from the carrier: the called number (Request-URI user) picks the
@@ -313,7 +313,7 @@ public final class CallManager: Sendable {
         }
         respond(invite, key: key, context: context, status: 100, reason: "Trying")
         let destinations = InboundTarget.order(trunk.destinations)
-        let caller = CallerAuthentication(authType: "ip_acl", user: nil, sourceIP: context.source.ipAddress ?? "")
+        let caller = CallerAuthentication(authType: "ip_acl", user: nil, sourceIP: context.sourceIP ?? "")
         let trunkValue = trunk.trunk
         // Name resolution (RFC 3263) blocks, for seconds when a DNS server is slow: on NIO's
         // thread pool, off the event loops and off the Swift concurrency pool.
@@ -578,7 +578,7 @@ public final class CallManager: Sendable {
             // The B leg's Call-ID is ours and random; its requests must also come from the address
             // the leg was set up with.
             if let id = state.byBCallID[callID], let call = state.calls[id], method != "CANCEL",
-               context.source.ipAddress == call.bAddress.address.ipAddress || context.source.ipAddress == call.bDialogHop?.address.ipAddress {
+               context.sourceIP == call.bAddress.address.ipAddress || context.sourceIP == call.bDialogHop?.address.ipAddress {
                 return carrierRequest(request, method: method, key: key, context: context, call: call, state: &state)
             }
             return nil
