@@ -50,6 +50,43 @@ import TrunkgateEdge
         // The binding is visible through the API.
         let bindings = try await node.api("GET", "/registrations").object["registrations"] as? [[String: Any]] ?? []
         #expect(bindings.contains { ($0["contact"] as? String)?.contains("127.0.0.2") == true })
+        // The credential's last use waits for its own once-a-minute write, not the event flush.
+        let credentials = try await node.api("GET", "/trunks/\(trunk)/credentials").object["credentials"] as? [[String: Any]] ?? []
+        #expect(credentials.count == 1 && !(credentials.first?["last_used_at"] is String))
+    }
+
+    /// A credential's last use is written on its own cadence (once a minute by default), not at
+    /// every flush: with a short interval it shows up through the API with the source address,
+    /// while the auth events are written at the flush as before.
+    @Test func credentialUseIsWrittenOnItsOwnCadence() async throws {
+        let node = try await EdgeNode(credentialUseInterval: .milliseconds(700))
+        let client: SIPTestClient
+        let trunk: String
+        do {
+            trunk = try await node.createTrunk(["trunk_name": "pbx", "domain_name": "pbx.it.test"])
+            _ = try await node.createCredential(trunk: trunk, user: "pbx01", password: Self.password)
+            try await node.settle()
+            client = try await SIPTestClient(from: "127.0.0.3", to: node, domain: "pbx.it.test")
+        } catch {
+            await node.stop()
+            throw error
+        }
+        defer { Task { await client.close(); await node.stop() } }
+        func credential() async throws -> [String: Any] {
+            let list = try await node.api("GET", "/trunks/\(trunk)/credentials").object["credentials"] as? [[String: Any]] ?? []
+            return try #require(list.first { $0["user_name"] as? String == "pbx01" })
+        }
+        #expect(!(try await credential()["last_used_at"] is String), "never used yet")
+        let (_, final) = try await client.authenticate("REGISTER", password: Self.password, expires: 600)
+        #expect(final?.statusCode == 200)
+        var used: [String: Any] = [:]
+        for _ in 0..<50 {
+            used = try await credential()
+            if used["last_used_at"] is String { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(used["last_used_at"] is String, "written within the interval")
+        #expect(used["last_used_ip"] as? String == "127.0.0.3")
     }
 
     /// The first challenge is stateless (issue 8): a retransmitted unauthenticated REGISTER gets

@@ -45,7 +45,8 @@ final class EdgeNode: Sendable {
     var apiPort: Int { ports.withLock { $0.api } }
 
     /// - Parameter carrier: the PSTN gateway (`--carrier`); calls are routed only with one.
-    init(lockout: LockoutTracker.Policy = .init(), nonceLifetime: Int64 = 300, database: String = "", carrier: SocketAddress? = nil) async throws {
+    init(lockout: LockoutTracker.Policy = .init(), nonceLifetime: Int64 = 300, database: String = "", carrier: SocketAddress? = nil,
+         credentialUseInterval: Duration = .seconds(60)) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tg-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "it")
@@ -100,6 +101,7 @@ final class EdgeNode: Sendable {
         var background = EdgeBackgroundService(store: store, handler: handler, logger: logger)
         background.flushInterval = .milliseconds(100)
         background.pollInterval = .milliseconds(500)
+        background.credentialUseInterval = credentialUseInterval
         let api = APIServer(
             store: store, options: APIOptions(edgeDomain: "trunks.invalid", sealer: SecretSealer(keyData: SecretSealer.generateKeyData()),
                                               rateLimitPerMinute: 100_000, logger: logger),
