@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Splits a header value at top-level commas (outside quoted strings and `<…>`), RFC 3261 §7.3.1.
 /// An empty element (`a,,b` or a trailing comma) is an error.
 func sipSplitList(_ value: Substring, location: String) throws(SIPParseError) -> [Substring] {
@@ -29,6 +37,27 @@ func sipSplitList(_ value: Substring, location: String) throws(SIPParseError) ->
         items.append(value.utf8Slice(lastStart, lastEnd))
         return items
     }
+}
+
+/// Calls `body` with each element of a list header value, as ``sipSplitList(_:location:)``
+/// splits it. Most values hold one element (one Via, one Contact): without a comma or a quote
+/// there is nothing to split, and no array is made.
+@inline(__always)
+func sipForEachListItem(
+    _ value: Substring, location: String, _ body: (Substring) throws(SIPParseError) -> Void
+) throws(SIPParseError) {
+    let single = value.withUTF8Bytes { u -> Range<Int>? in
+        guard let base = u.baseAddress else { return 0..<0 }
+        guard memchr(base, 0x2C, u.count) == nil, memchr(base, 0x22, u.count) == nil else { return nil }
+        let (start, end) = SIPBytes.trimWSP(u, 0, u.count)
+        return start..<end
+    }
+    guard let single else {
+        for item in try sipSplitList(value, location: location) { try body(item) }
+        return
+    }
+    guard !single.isEmpty else { throw SIPParseError(.invalidHeaderValue, at: location, "empty list element") }
+    try body(single.count == value.utf8.count ? value : value.utf8Slice(single.lowerBound, single.upperBound))
 }
 
 /// Calls `body` for each top-level element without allocating an array (values are already validated).

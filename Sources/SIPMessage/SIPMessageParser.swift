@@ -280,11 +280,12 @@ extension SIPMessageViews {
     mutating func index(_ header: SIPHeader) throws(SIPParseError) {
         guard let known = header.name.known else { return }
         let value = header.value
-        let location = known.canonicalName
+        // Named only where it is needed (errors, list splitting): most headers never use it.
+        var location: String { known.canonicalName }
         func fail(_ d: String) -> SIPParseError { SIPParseError(.invalidHeaderValue, at: location, d) }
         switch known {
         case .via:
-            for item in try sipSplitList(value, location: location) { try vias.append(SIPVia(parsing: item)) }
+            try sipForEachListItem(value, location: location) { item throws(SIPParseError) in try vias.append(SIPVia(parsing: item)) }
         case .from, .to:
             let addr = try SIPNameAddr(parsing: value, location: location)
             if known == .from {
@@ -323,7 +324,7 @@ extension SIPMessageViews {
         case .minExpires:
             guard sipParseUInt(value, max: UInt64(UInt32.max)) != nil else { throw fail("must be 0-4294967295 seconds") }
         case .contact:
-            for item in try sipSplitList(value, location: location) { try contacts.append(SIPContact(parsing: item)) }
+            try sipForEachListItem(value, location: location) { item throws(SIPParseError) in try contacts.append(SIPContact(parsing: item)) }
         case .route, .recordRoute:
             for item in try sipSplitList(value, location: location) {
                 let addr = try SIPNameAddr(parsing: item, location: location)
