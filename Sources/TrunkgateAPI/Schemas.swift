@@ -148,8 +148,9 @@ enum Schemas {
             "friendly_name": str(nullable: true),
             "realm": str(),
             "created_at": dateTime,
-            "last_used_at": nullableDateTime,
-            "last_used_ip": str(nullable: true),
+            // Written once a minute (the latest use) and at shutdown; auth events hold every use.
+            "last_used_at": str("The latest successful digest check, written up to a minute after it.", format: "date-time", nullable: true),
+            "last_used_ip": str("The source address of that check.", nullable: true),
         ], required: ["sid", "account_sid", "trunk_sid", "user_name", "realm", "created_at"]),
         "CredentialCreate": object(nil, [
             "user_name": str("3-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'; unique within the trunk.", pattern: userNamePattern),
@@ -231,7 +232,7 @@ enum Schemas {
             "ip": str(), "account_sid": str(nullable: true), "locked_at": dateTime, "locked_until": dateTime, "failures": int(),
         ], required: ["ip", "locked_at", "locked_until", "failures"]),
         "LockoutList": list("lockouts", of: "Lockout"),
-        "Registration": object(nil, [
+        "Registration": object("A registrar binding as stored: a refresh that changes only the expiry may reach the listing up to a minute late (the edge holds it at once).", [
             "sid": sid("RG"), "account_sid": sid("AC"), "trunk_sid": sid("TK"),
             "aor": str(), "contact": str(), "expires_at": dateTime, "q": int(min: 0, max: 1000),
             "call_id": str(), "cseq": int(), "credential_sid": str(nullable: true),
