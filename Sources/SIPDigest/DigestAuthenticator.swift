@@ -1,5 +1,4 @@
 public import SIPMessage
-import Synchronization
 
 /// The server side of Digest authentication: issues challenges with stateless nonces and
 /// verifies credentials against stored HA1 values. Pure logic; time comes from the injected
@@ -18,7 +17,8 @@ public final class DigestAuthenticator: Sendable {
     }
 
     public let configuration: Configuration
-    private let keys: Mutex<NonceKeyRing>
+    /// Read per challenge and per answer, replaced when keys rotate.
+    private let keys: ReadMostly<NonceKeyRing>
     private let nonceCounts: any NonceCountStore
     private let clock: any DigestClock
     /// Random HA1s, unknown to anyone, that unknown users are checked against so that they cost
@@ -32,7 +32,7 @@ public final class DigestAuthenticator: Sendable {
         clock: any DigestClock = SystemDigestClock(),
         configuration: Configuration = Configuration()
     ) {
-        self.keys = Mutex(keys)
+        self.keys = ReadMostly(keys)
         self.nonceCounts = nonceCounts
         self.clock = clock
         self.configuration = configuration
@@ -44,17 +44,17 @@ public final class DigestAuthenticator: Sendable {
     }
 
     /// The keys in use.
-    public var keyRing: NonceKeyRing { keys.withLock { $0 } }
+    public var keyRing: NonceKeyRing { keys.value }
 
     /// Installs a new key ring (e.g. loaded from the shared configuration).
     public func replaceKeys(_ ring: NonceKeyRing) {
-        keys.withLock { $0 = ring }
+        keys.replace(ring)
     }
 
     /// Makes `key` current now; the previous current key verifies for `overlapSeconds` more.
     public func rotateKeys(to key: NonceKey, overlapSeconds: Int64) throws(NonceKeyError) {
         let now = clock.unixSeconds()
-        let result: Result<Void, NonceKeyError> = keys.withLock { ring in
+        let result: Result<Void, NonceKeyError> = keys.update { ring in
             do throws(NonceKeyError) {
                 ring = try ring.rotated(to: key, now: now, overlapSeconds: overlapSeconds)
                 return .success(())
@@ -72,8 +72,9 @@ public final class DigestAuthenticator: Sendable {
     public func challenge(
         _ kind: DigestChallengeKind, policy: DigestChallengePolicy, binding: NonceBinding, stale: Bool = false
     ) -> DigestChallenge {
-        let ring = keyRing
-        let nonce = StatelessNonce.issue(keys: ring, realm: policy.realm, binding: binding, now: clock.unixSeconds())
+        let nonce = StatelessNonce.issue(
+            keys: keyRing, binding: binding, now: clock.unixSeconds(), layout: StatelessNonce.current,
+            bindingDigest: { bindingDigests.digest(realm: policy.realm, binding: binding, flags: $0) })
         return DigestChallenge(kind: kind, nonce: nonce, policy: policy, stale: stale)
     }
 
@@ -142,7 +143,7 @@ public final class DigestAuthenticator: Sendable {
 
         let now = clock.unixSeconds()
         let nonceCheck = StatelessNonce.check(
-            text[credentials.nonce], key: { id in keys.withLock { $0.verifyingKey(id: id, now: now) } },
+            text[credentials.nonce], key: { id in keys.value.verifyingKey(id: id, now: now) },
             bindingDigest: { bindingDigests.digest(realm: policy.realm, binding: binding, flags: $0) }, now: now,
             lifetimeSeconds: configuration.nonceLifetimeSeconds,
             maximumClockSkewSeconds: configuration.maximumClockSkewSeconds

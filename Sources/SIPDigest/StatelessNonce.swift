@@ -1,6 +1,5 @@
 import Crypto
 import SIPMessage
-import Synchronization
 
 /// Identifies one nonce (its authentication tag) for the nonce-count store.
 public struct NonceIdentity: Sendable, Hashable {
@@ -100,6 +99,13 @@ public enum StatelessNonce {
 
     /// ``issue(keys:realm:binding:now:)`` in a given layout (tests of the older version).
     static func issue(keys: NonceKeyRing, realm: String, binding: NonceBinding, now: Int64, layout: Layout) -> String {
+        issue(keys: keys, binding: binding, now: now, layout: layout, bindingDigest: { bindingDigest(realm: realm, binding: binding, flags: $0) })
+    }
+
+    /// A new nonce, with the binding's digest for the flags from `digestOf` (possibly cached).
+    static func issue(
+        keys: NonceKeyRing, binding: NonceBinding, now: Int64, layout: Layout, bindingDigest digestOf: (UInt8) -> BindingDigest
+    ) -> String {
         var flags: UInt8 = 0
         if binding.sourceIP != nil { flags |= boundToSourceIP }
         if binding.transport != nil { flags |= boundToTransport }
@@ -116,7 +122,7 @@ public enum StatelessNonce {
                 writeBigEndian(RandomPool.next(), count: count, to: bytes, at: layout.randomOffset + written)
                 written += count
             }
-            let digest = bindingDigest(realm: realm, binding: binding, flags: flags)
+            let digest = digestOf(flags)
             digest.write(count: layout.bindingLength, to: bytes, at: layout.bindingOffset)
             let raw = UnsafeMutableRawBufferPointer(bytes)
             key.writeTag(
@@ -273,44 +279,41 @@ struct BindingDigest: Sendable, Hashable {
     }
 }
 
-/// The binding digests of the bindings seen last, so that verifying a nonce does not hash its
-/// binding again: a handful of entries (a node serves requests of a few trunks at a time; a miss
-/// only costs the hash). Binding digests are not secret.
+/// The binding digests of the bindings seen last, so that issuing or verifying a nonce does not
+/// hash its binding again: a handful of entries per thread (a node serves requests of a few
+/// trunks at a time; a miss only costs the hash). Per thread because every challenge and every
+/// answer looks one up. Binding digests are not secret.
 final class BindingDigestCache: Sendable {
-    private struct Entry {
+    private struct Entry: Sendable {
         var realm: String
         var binding: NonceBinding
         var flags: UInt8
         var digest: BindingDigest
     }
 
-    private struct State {
+    private struct State: Sendable {
         var entries: [Entry] = []
         var next = 0
     }
 
     static let capacity = 16
-    private let state = Mutex(State())
+    private let shards = ThreadShards { State() }
 
     func digest(realm: String, binding: NonceBinding, flags: UInt8) -> BindingDigest {
-        let cached = state.withLock { state -> BindingDigest? in
+        shards.withCurrent { state in
             for entry in state.entries where entry.flags == flags && entry.realm == realm && entry.binding == binding {
                 return entry.digest
             }
-            return nil
-        }
-        if let cached { return cached }
-        let digest = StatelessNonce.bindingDigest(realm: realm, binding: binding, flags: flags)
-        let entry = Entry(realm: realm, binding: binding, flags: flags, digest: digest)
-        state.withLock { state in
+            let digest = StatelessNonce.bindingDigest(realm: realm, binding: binding, flags: flags)
+            let entry = Entry(realm: realm, binding: binding, flags: flags, digest: digest)
             if state.entries.count < Self.capacity {
                 state.entries.append(entry)
             } else {
                 state.entries[state.next] = entry
                 state.next = (state.next + 1) % Self.capacity
             }
+            return digest
         }
-        return digest
     }
 }
 

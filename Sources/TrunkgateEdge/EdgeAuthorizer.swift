@@ -2,7 +2,6 @@ public import Foundation
 public import SIPDigest
 public import SIPMessage
 public import TrunkgateModel
-import Synchronization
 
 /// Who a request came from, as the transport saw it.
 public struct RequestSource: Sendable, Hashable {
@@ -155,27 +154,29 @@ public struct EdgeAuthorizer: Sendable {
     }
 }
 
-/// Challenge policies, built once per (realm, algorithms) and then shared.
+/// Challenge policies, built once per (realm, algorithms) on each thread and then reused: every
+/// request of a digest trunk needs its trunk's policy, so each event loop keeps its own table.
 final class ChallengePolicyCache: Sendable {
-    private struct Key: Hashable {
+    private struct Key: Hashable, Sendable {
         var realm: String
         var algorithms: [String]
     }
 
-    private let cache = Mutex<[Key: DigestChallengePolicy]>([:])
-    private let limit = 100_000
+    private let shards = ThreadShards { [Key: DigestChallengePolicy]() }
+    /// Per thread; a table that reaches it starts over (bounded memory).
+    private let limit = 50_000
 
     func policy(realm: String, algorithms: [String]) -> DigestChallengePolicy? {
         let key = Key(realm: realm, algorithms: algorithms)
-        if let hit = cache.withLock({ $0[key] }) { return hit }
-        let parsed = algorithms.compactMap { DigestAlgorithm(token: $0) }
-        guard let policy = try? DigestChallengePolicy(realm: realm, algorithms: parsed.isEmpty ? DigestChallengePolicy.defaultAlgorithms : parsed) else {
-            return nil
-        }
-        cache.withLock { table in
-            if table.count >= limit { table.removeAll(keepingCapacity: true) }  // bounded
+        return shards.withCurrent { table in
+            if let hit = table[key] { return hit }
+            let parsed = algorithms.compactMap { DigestAlgorithm(token: $0) }
+            guard let policy = try? DigestChallengePolicy(realm: realm, algorithms: parsed.isEmpty ? DigestChallengePolicy.defaultAlgorithms : parsed) else {
+                return nil
+            }
+            if table.count >= limit { table.removeAll(keepingCapacity: true) }
             table[key] = policy
+            return policy
         }
-        return policy
     }
 }

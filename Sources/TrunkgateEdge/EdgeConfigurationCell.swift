@@ -1,24 +1,23 @@
 public import TrunkgateModel
-import Synchronization
+import SIPMessage
 
 /// Holds the current configuration snapshot. The hot path takes a reference to the whole
-/// immutable value (one short lock, no copying of its contents); the sync service swaps in a
-/// new value when the store changes.
+/// immutable value from its thread's copy (``ReadMostly``: no lock shared between the event
+/// loops, no copying of the contents); the sync service swaps in a new value when the store
+/// changes.
 public final class EdgeConfigurationCell: Sendable {
-    private let value: Mutex<EdgeConfiguration>
+    private let value: ReadMostly<EdgeConfiguration>
 
     public init(_ initial: EdgeConfiguration = .empty) {
-        value = Mutex(initial)
+        value = ReadMostly(initial)
     }
 
-    public var current: EdgeConfiguration { value.withLock { $0 } }
+    public var current: EdgeConfiguration { value.value }
 
-    public func replace(_ next: EdgeConfiguration) { value.withLock { $0 = next } }
+    public func replace(_ next: EdgeConfiguration) { value.replace(next) }
 
-    /// Applies a change to a copy of the current value and installs it.
+    /// Applies a change to the current value and installs the result.
     public func update(_ body: (inout EdgeConfiguration) -> Void) {
-        var next = current
-        body(&next)
-        replace(next)
+        value.update(body)
     }
 }

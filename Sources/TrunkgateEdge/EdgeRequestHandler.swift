@@ -5,7 +5,6 @@ public import SIPMessage
 public import SIPTransaction
 public import SIPTransport
 public import TrunkgateModel
-import Synchronization
 
 /// The SIP edge's request pipeline (SPEC §3), called by the transport for every message:
 /// message checks → server transaction (retransmissions) → lockout → trunk by Request-URI →
@@ -41,7 +40,7 @@ public final class EdgeRequestHandler: SIPMessageHandler {
 
     public init(
         configuration: EdgeConfigurationCell, authorizer: EdgeAuthorizer, registrar: Registrar,
-        transactions: ServerTransactionTable, authEvents: BatchQueue<AuthEvent> = BatchQueue(capacity: 100_000),
+        transactions: ServerTransactionTable, authEvents: BatchQueue<AuthEvent> = BatchQueue(capacity: 100_000, mergedBy: { $0.time.timeIntervalSinceReferenceDate }),
         lockoutWrites: BatchQueue<Lockout> = BatchQueue(capacity: 10_000),
         credentialUses: CredentialUseRecorder = CredentialUseRecorder(),
         options: Options = Options(), calls: CallManager? = nil, callRecords: BatchQueue<CallRecord>? = nil,
@@ -250,20 +249,22 @@ public final class EdgeRequestHandler: SIPMessageHandler {
 }
 
 /// Coalesces credential use (`last_used_at`, `last_used_ip`) so that a busy credential costs
-/// one store write per flush, not one per request.
+/// one store write per flush, not one per request. Each thread keeps its own table (every
+/// successful check records one); draining keeps the latest use of each credential.
 public final class CredentialUseRecorder: Sendable {
-    private let latest = Mutex<[String: CredentialUse]>([:])
+    private let latest = ThreadShards { [String: CredentialUse]() }
     public init() {}
 
     public func record(credentialSid: String, at: Date, ip: String) {
-        latest.withLock { $0[credentialSid] = CredentialUse(credentialSid: credentialSid, at: at, ip: ip) }
+        latest.withCurrent { $0[credentialSid] = CredentialUse(credentialSid: credentialSid, at: at, ip: ip) }
     }
 
     public func drain() -> [CredentialUse] {
-        latest.withLock { table in
-            let out = Array(table.values)
+        var merged: [String: CredentialUse] = [:]
+        latest.forEach { table in
+            for (sid, use) in table where merged[sid].map({ $0.at < use.at }) ?? true { merged[sid] = use }
             table.removeAll(keepingCapacity: true)
-            return out
         }
+        return Array(merged.values)
     }
 }
