@@ -46,12 +46,13 @@ public final class ThreadShards<State: Sendable>: Sendable {
     // generic call per message would look up type metadata at run time.
     @usableFromInline let shards: [Shard]
 
-    /// `count` shards, each starting as `make()`. Event loops are one per core.
+    /// `count` shards, each starting as `make()`.
     public init(count: Int = ThreadShards.defaultCount, _ make: () -> State) {
         shards = (0..<max(1, count)).map { _ in Shard(make()) }
     }
 
-    /// Twice the cores (at least 4), so that the event loops, which start first, get a shard each.
+    /// Twice the cores (at least 4). Indices go to threads in the order they first ask, so the
+    /// event loops (one per core) usually get a shard each; two that collide share one.
     public static var defaultCount: Int { max(4, 2 * sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     public var count: Int { shards.count }
