@@ -58,8 +58,14 @@ enum SIPBytes {
     /// is scanned for line ends twice, and most of it is not LF).
     @inline(__always)
     static func firstLF(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        first(0x0A, in: bytes, from: start)
+    }
+
+    /// The offset of the first `byte` in `bytes` at or after `start`, found with memchr.
+    @inline(__always)
+    static func first(_ byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int = 0) -> Int? {
         guard let base = bytes.baseAddress, start < bytes.count,
-              let hit = memchr(base + start, 0x0A, bytes.count - start) else { return nil }
+              let hit = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
         return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(hit))
     }
 

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Splits a header value at top-level commas (outside quoted strings and `<…>`), RFC 3261 §7.3.1.
 /// An empty element (`a,,b` or a trailing comma) is an error.
 func sipSplitList(_ value: Substring, location: String) throws(SIPParseError) -> [Substring] {
@@ -47,8 +39,7 @@ func sipForEachListItem(
     _ value: Substring, location: String, _ body: (Substring) throws(SIPParseError) -> Void
 ) throws(SIPParseError) {
     let single = value.withUTF8Bytes { u -> Range<Int>? in
-        guard let base = u.baseAddress else { return 0..<0 }
-        guard memchr(base, 0x2C, u.count) == nil, memchr(base, 0x22, u.count) == nil else { return nil }
+        guard SIPBytes.first(0x2C, in: u) == nil, SIPBytes.first(0x22, in: u) == nil else { return nil }
         let (start, end) = SIPBytes.trimWSP(u, 0, u.count)
         return start..<end
     }

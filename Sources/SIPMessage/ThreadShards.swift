@@ -71,11 +71,13 @@ public final class ThreadShards<State: Sendable>: Sendable {
 }
 
 /// A value read on every message and replaced rarely (the configuration snapshot, the nonce
-/// keys). Each thread reads its own copy under its own shard's lock and checks one shared
-/// version number, which only a replacement writes; the shared lock is taken only to refresh
-/// a copy after a replacement.
+/// keys). Each thread reads its own copy under its own shard's lock; a replacement is written
+/// into every copy before it returns, so a reader never takes a lock that another thread's
+/// reads take, and no thread that has stopped reading keeps an old value (a whole snapshot)
+/// alive.
 public final class ReadMostly<Value: Sendable>: Sendable {
     @usableFromInline struct Copy: Sendable {
+        /// Orders replacements that race: a copy never goes back to an older one.
         @usableFromInline var version: Int
         @usableFromInline var value: Value
         @usableFromInline init(version: Int, value: Value) {
@@ -84,8 +86,8 @@ public final class ReadMostly<Value: Sendable>: Sendable {
         }
     }
 
-    @usableFromInline let source: Mutex<Copy>
-    @usableFromInline let version = Atomic<Int>(0)
+    /// The latest value; its lock orders replacements and updates.
+    private let source: Mutex<Copy>
     @usableFromInline let copies: ThreadShards<Copy>
 
     public init(_ value: Value, shards: Int = ThreadShards<Value>.defaultCount) {
@@ -93,25 +95,15 @@ public final class ReadMostly<Value: Sendable>: Sendable {
         copies = ThreadShards(count: shards) { Copy(version: 0, value: value) }
     }
 
-    /// The latest value: what the last ``replace(_:)`` installed, once it returned.
+    /// The latest value: what the last ``replace(_:)`` or ``update(_:)`` installed, once it
+    /// returned.
     @inlinable
     public var value: Value {
-        copies.withCurrent { copy in
-            if copy.version != version.load(ordering: .acquiring) {
-                copy = source.withLock { $0 }
-            }
-            return copy.value
-        }
+        copies.withCurrent { $0.value }
     }
 
     public func replace(_ next: Value) {
-        let fresh = source.withLock { s in
-            s.value = next
-            s.version &+= 1
-            version.store(s.version, ordering: .releasing)
-            return s
-        }
-        install(fresh)
+        update { $0 = next }
     }
 
     /// Applies `body` to the latest value and installs the result, atomically with respect to
@@ -120,20 +112,13 @@ public final class ReadMostly<Value: Sendable>: Sendable {
         let (result, fresh) = try source.withLock { s in
             let result = try body(&s.value)
             s.version &+= 1
-            version.store(s.version, ordering: .releasing)
             return (result, s)
         }
-        install(fresh)
-        return result
-    }
-
-    /// Hands the new value to every thread's copy at once: a thread that has stopped reading
-    /// would otherwise keep the old value (a whole configuration snapshot) alive. Outside the
-    /// source lock (a reader that holds its copy's lock may be waiting for it); a newer value
-    /// installed meanwhile is not overwritten.
-    private func install(_ fresh: Copy) {
+        // Outside the source lock, which readers never take. A newer value installed meanwhile
+        // by a racing update is not overwritten.
         copies.forEach { copy in
             if copy.version < fresh.version { copy = fresh }
         }
+        return result
     }
 }

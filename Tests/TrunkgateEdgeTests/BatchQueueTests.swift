@@ -4,21 +4,6 @@ import Testing
 import TrunkgateModel
 @testable import TrunkgateEdge
 
-/// Runs `body(i)` on `count` OS threads of their own at once and waits for all of them.
-private func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let done = DispatchSemaphore(value: 0)
-    let start = DispatchSemaphore(value: 0)
-    for i in 0..<count {
-        Thread {
-            start.wait()
-            body(i)
-            done.signal()
-        }.start()
-    }
-    for _ in 0..<count { start.signal() }
-    for _ in 0..<count { done.wait() }
-}
-
 @Suite struct BatchQueueTests {
     struct Stamp: Sendable, Hashable {
         var thread: Int
@@ -48,12 +33,13 @@ private func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Voi
         #expect(runs.allSatisfy { $0.isEmpty }, "the items were moved out of the runs")
     }
 
-    /// Threads offering at once into a sharded queue: every item comes out once, each thread's
-    /// items in the order that thread offered them.
+    /// Threads offering at once into a sharded queue (the thread primitives themselves are
+    /// tested in SIPMessageTests' ThreadShardsTests): every item comes out once, each offerer's
+    /// items in the order it offered them.
     @Test func aShardedQueueLosesNothingAndKeepsEachThreadsOrder() {
         let queue = BatchQueue<Stamp>(capacity: 100_000, mergedBy: { Double($0.seq) })
         let drained = Mutex<[Stamp]>([])
-        runOnThreads(6) { thread in
+        DispatchQueue.concurrentPerform(iterations: 6) { thread in
             for seq in 0..<5_000 {
                 queue.offer(Stamp(thread: thread, seq: seq))
                 if seq % 1_000 == 999 { drained.withLock { $0 += queue.drain() } }
@@ -73,7 +59,7 @@ private func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Voi
     @Test func aShardedQueueBoundsAllThreadsTogether() {
         let queue = BatchQueue<Stamp>(capacity: 1_000, mergedBy: { Double($0.seq) })
         let accepted = Atomic<Int>(0)
-        runOnThreads(8) { thread in
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
             for seq in 0..<500 where queue.offer(Stamp(thread: thread, seq: seq)) { accepted.add(1, ordering: .relaxed) }
         }
         #expect(accepted.load(ordering: .relaxed) == 1_000)
@@ -85,7 +71,7 @@ private func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Voi
 
     @Test func credentialUseKeepsTheLatestUseAcrossThreads() {
         let recorder = CredentialUseRecorder()
-        runOnThreads(4) { thread in
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
             for k in 0..<100 {
                 recorder.record(credentialSid: "CR\(k % 3)", at: Date(timeIntervalSince1970: Double(thread * 1_000 + k)), ip: "127.0.0.\(thread + 1)")
             }
