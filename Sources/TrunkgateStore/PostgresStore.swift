@@ -44,6 +44,9 @@ public final class PostgresStore: SQLTrunkgateStore, @unchecked Sendable {
         public var tls: TLSMode
         public var maximumConnections: Int
         public var connectTimeout: Duration
+        /// How often the version is compared, as a safety net for notifications lost while
+        /// the listener reconnects. Tests set it long to prove that LISTEN/NOTIFY alone works.
+        public var versionPollInterval: Duration = .seconds(1)
 
         public init(host: String = "127.0.0.1", port: Int = 5432, unixSocketPath: String? = nil, username: String, password: String? = nil,
                     database: String, tls: TLSMode = .prefer, maximumConnections: Int = 10, connectTimeout: Duration = .seconds(5)) {
@@ -161,6 +164,7 @@ public final class PostgresStore: SQLTrunkgateStore, @unchecked Sendable {
         let client = postgres.client
         let logger = postgres.logger
         let notifier = self.notifier
+        let pollInterval = configuration.versionPollInterval
         let listener = Task { [weak self] in
             while !Task.isCancelled {
                 do {
@@ -183,7 +187,7 @@ public final class PostgresStore: SQLTrunkgateStore, @unchecked Sendable {
         let poller = Task { [weak self] in
             // Safety net for lost notifications: compare the version every second.
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: pollInterval)
                 guard let self, !Task.isCancelled else { break }
                 if let v = try? await self.currentConfigVersion() { notifier.publish(v) }
             }

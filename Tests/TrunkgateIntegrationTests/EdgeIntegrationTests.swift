@@ -227,8 +227,12 @@ import TrunkgateEdge
         #expect(try await node.authEvents("reason=unknown_domain").isEmpty)
     }
 
-    @Test func configurationChangesReachTheEdgeWithinOneSecond() async throws {
-        let node = try await EdgeNode()
+    /// The safety-net poll is set to an hour, so only the store's change notification can carry
+    /// a change to the edge. The deadline is 3 s, not the 1 s p99 the edge promises: that figure
+    /// is measured by `scripts/bench-scale` (benchmarks/results), not by a timed test on a
+    /// loaded CI machine; here the change normally takes a few milliseconds.
+    @Test func configurationChangesReachTheEdgeByNotification() async throws {
+        let node = try await EdgeNode(pollInterval: .seconds(3600))
         defer { Task { await node.stop() } }
         let trunk = try await node.createTrunk(["trunk_name": "pbx", "domain_name": "pbx.it.test"])
         try await node.settle()
@@ -236,24 +240,24 @@ import TrunkgateEdge
         defer { Task { await client.close() } }
         #expect(try await client.authenticate("REGISTER", password: Self.password).1?.statusCode == 403)
 
-        // Created through the API → the very next attempts, within one second, authenticate.
+        // Created through the API → the next attempts authenticate.
         let created = ContinuousClock.now
         let credential = try await node.createCredential(trunk: trunk, user: "pbx01", password: Self.password)
         var status: Int?
-        while ContinuousClock.now - created < .seconds(1) {
+        while ContinuousClock.now - created < .seconds(3) {
             status = try await client.authenticate("REGISTER", password: Self.password).1?.statusCode
             if status == 200 { break }
         }
-        #expect(status == 200, "credential not effective within 1 s")
+        #expect(status == 200, "credential not effective within 3 s")
 
-        // Deleted through the API → refused again within one second.
+        // Deleted through the API → refused again.
         let deleted = ContinuousClock.now
         #expect(try await node.api("DELETE", "/trunks/\(trunk)/credentials/\(credential)").status == 204)
-        while ContinuousClock.now - deleted < .seconds(1) {
+        while ContinuousClock.now - deleted < .seconds(3) {
             status = try await client.authenticate("REGISTER", password: Self.password).1?.statusCode
             if status == 403 { break }
         }
-        #expect(status == 403, "deleted credential still accepted after 1 s")
+        #expect(status == 403, "deleted credential still accepted after 3 s")
     }
 
     @Test func lockoutCountsFailuresExpiresAndCanBeListedAndCleared() async throws {
@@ -281,7 +285,8 @@ import TrunkgateEdge
         try await Task.sleep(for: .milliseconds(2300))
         #expect(try await attacker.authenticate("REGISTER", password: Self.password).1?.statusCode == 200)
 
-        // Lock again, then clear through the API: effective within about a second.
+        // Lock again, then clear through the API: effective at the next lockout sync (500 ms
+        // poll here); 3 s leaves room for a loaded CI machine.
         for _ in 0..<3 { _ = try await attacker.authenticate("REGISTER", password: "Wrongpass1234") }
         #expect(try await attacker.exchange(attacker.request("REGISTER"))?.statusCode == 403)
         try await node.flushEvents()
@@ -290,7 +295,7 @@ import TrunkgateEdge
         #expect(try await node.api("DELETE", "/lockouts/127.0.0.6").status == 404)
         var status: Int?
         let start = ContinuousClock.now
-        while ContinuousClock.now - start < .seconds(1) {
+        while ContinuousClock.now - start < .seconds(3) {
             status = try await attacker.exchange(attacker.request("REGISTER"))?.statusCode
             if status == 401 { break }
             try await Task.sleep(for: .milliseconds(50))

@@ -45,8 +45,10 @@ final class EdgeNode: Sendable {
     var apiPort: Int { ports.withLock { $0.api } }
 
     /// - Parameter carrier: the PSTN gateway (`--carrier`); calls are routed only with one.
+    /// - Parameter pollInterval: the background service's safety-net version poll; a test sets
+    ///   it long to show that the store's change notification alone reaches the edge.
     init(lockout: LockoutTracker.Policy = .init(), nonceLifetime: Int64 = 300, database: String = "", carrier: SocketAddress? = nil,
-         credentialUseInterval: Duration = .seconds(60)) async throws {
+         credentialUseInterval: Duration = .seconds(60), pollInterval: Duration = .milliseconds(500)) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tg-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "it")
@@ -100,7 +102,7 @@ final class EdgeNode: Sendable {
             outbound: outbound)
         var background = EdgeBackgroundService(store: store, handler: handler, logger: logger)
         background.flushInterval = .milliseconds(100)
-        background.pollInterval = .milliseconds(500)
+        background.pollInterval = pollInterval
         background.credentialUseInterval = credentialUseInterval
         let api = APIServer(
             store: store, options: APIOptions(edgeDomain: "trunks.invalid", sealer: SecretSealer(keyData: SecretSealer.generateKeyData()),

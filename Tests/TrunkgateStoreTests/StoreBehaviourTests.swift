@@ -794,21 +794,24 @@ struct StoreBehaviourTests {
 struct PostgresSpecificTests {
     static var enabled: Bool { StoreBackend.all.contains(.postgres) }
 
+    /// Both nodes' version poll is set to an hour, so only LISTEN/NOTIFY can carry a change
+    /// across: no wall-clock bound that a loaded CI machine could miss.
     @Test(.enabled(if: enabled))
-    func twoNodesSeeEachOthersChangesWithinOneSecond() async throws {
+    func twoNodesSeeEachOthersChangesThroughListenNotify() async throws {
         let url = try await PostgresTestServer.shared.url()
-        try await withTwoStores({ try await PostgresStore.open(url: url, logger: testLogger) }) { nodeA, nodeB in
+        var configuration = try PostgresStore.Configuration(url: url)
+        configuration.versionPollInterval = .seconds(3600)
+        try await withTwoStores({ try await PostgresStore.open(configuration: configuration, logger: testLogger) }) { nodeA, nodeB in
             let onB = nodeB.configChangeNotifications()
             let onA = nodeA.configChangeNotifications()
-            let (account, trunk, cred, vA, after) = try await credentialAnnounced(by: nodeA, to: onB, timeout: .seconds(1))
-            #expect(after != nil, "node B notified of node A's write within 1 s")
-            #expect(after.map { $0 < .milliseconds(900) } == true, "LISTEN/NOTIFY, not only the 1 s poll")
+            let (account, trunk, cred, vA, after) = try await credentialAnnounced(by: nodeA, to: onB, timeout: .seconds(10))
+            #expect(after != nil, "node B notified of node A's write by LISTEN/NOTIFY")
             #expect(try await nodeB.loadTrunkConfiguration(sid: trunk.sid)?.credentials["alice"]?.sid == cred.sid)
 
             // And back: a deletion through B reaches A.
             try await nodeB.deleteCredential(account: account.sid, trunk: trunk.sid, sid: cred.sid)
             let vB = try await nodeB.currentConfigVersion()
-            #expect(await awaitVersion(onA, atLeast: vB, timeout: .seconds(1)) != nil)
+            #expect(await awaitVersion(onA, atLeast: vB, timeout: .seconds(10)) != nil)
             let changes = try await nodeA.configChanges(after: vA, limit: 100).filter { $0.trunkSid == trunk.sid }
             #expect(changes.map(\.kind) == ["credential"])
             #expect(try await nodeA.loadTrunkConfiguration(sid: trunk.sid)?.credentials.isEmpty == true)
@@ -841,15 +844,16 @@ struct PostgresSpecificTests {
 @Suite("SQLite specifics")
 struct SQLiteSpecificTests {
     /// The admin CLI (`credentials import`) writes to the file from another process, which
-    /// SQLite cannot announce: the store's watcher finds the commit within its 100 ms poll.
-    @Test func anotherConnectionsCommitIsNoticedWithinAFewHundredMilliseconds() async throws {
+    /// SQLite cannot announce: the store's 100 ms watcher is the only way the edge's store can
+    /// learn of it (the stores share nothing in memory), so an announcement at all proves it.
+    /// No wall-clock bound: the last one (600 ms) failed once on a loaded CI machine.
+    @Test func anotherConnectionsCommitIsNoticedByTheWatcher() async throws {
         let dir = try makeTempDirectory("sqlite-watch")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withTwoStores({ try await SQLiteStore.open(path: dir + "/trunkgate.sqlite", logger: testLogger) }) { edge, cli in
             let onEdge = edge.configChangeNotifications()
-            let (_, trunk, cred, _, after) = try await credentialAnnounced(by: cli, to: onEdge, timeout: .seconds(2))
-            #expect(after != nil, "the other connection's commit was announced")
-            #expect(after.map { $0 < .milliseconds(600) } == true, "by the 100 ms watcher, not a 1 s poll")
+            let (_, trunk, cred, _, after) = try await credentialAnnounced(by: cli, to: onEdge, timeout: .seconds(10))
+            #expect(after != nil, "the other connection's commit was announced by the watcher")
             #expect(try await edge.loadTrunkConfiguration(sid: trunk.sid)?.credentials["alice"]?.sid == cred.sid)
         }
     }
