@@ -185,7 +185,7 @@ public final class PostgresStore: SQLTrunkgateStore, @unchecked Sendable {
             }
         }
         let poller = Task { [weak self] in
-            // Safety net for lost notifications: compare the version every second.
+            // Safety net for lost notifications: compare the version every `versionPollInterval`.
             while !Task.isCancelled {
                 try? await Task.sleep(for: pollInterval)
                 guard let self, !Task.isCancelled else { break }
