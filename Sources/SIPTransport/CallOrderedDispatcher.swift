@@ -5,6 +5,9 @@ import Synchronization
 /// Call-ID, so different calls use every core while each call's messages are handled in the
 /// order they were read.
 ///
+/// A burst smaller than `dealFrom` is handled where it was read (see
+/// ``SIPTransportConfiguration/dealBurstsFrom``).
+///
 /// A loop runs its tasks in the order they were submitted, so two messages of one call dealt to
 /// the same loop keep their order. What could break it is a later message handled where it was
 /// read while an earlier one of its call still waits in another loop's queue. So while any
@@ -12,16 +15,18 @@ import Synchronization
 /// when none is does it take the cheap path (handled inline, no cross-thread wake-up).
 final class CallOrderedDispatcher: Sendable {
     let workers: [any EventLoop]
+    let dealFrom: Int
     private let outstanding = Atomic<Int>(0)
 
-    init(workers: [any EventLoop]) {
+    init(workers: [any EventLoop], dealFrom: Int = 2) {
         self.workers = workers
+        self.dealFrom = max(2, dealFrom)
     }
 
     /// Whether a burst of `count` messages read on this handler's loop must be dealt out.
     func mustDeal(count: Int) -> Bool {
         guard workers.count > 1, count > 0 else { return false }
-        return count > 1 || outstanding.load(ordering: .acquiring) > 0
+        return count >= dealFrom || outstanding.load(ordering: .acquiring) > 0
     }
 
     /// Handles the items of one read burst, on `current` (the loop that read them): dealt out

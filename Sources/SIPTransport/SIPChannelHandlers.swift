@@ -25,10 +25,10 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     private var localAddress: SocketAddress?
     /// Deals read bursts out over every loop. One busy peer (a trunk's SBC, a load generator)
     /// sends from one address and port, so SO_REUSEPORT puts all of its traffic on one socket
-    /// and one loop. When a read finds several datagrams waiting, that loop is falling behind:
-    /// the burst is dealt out, one hand-off per loop and burst. A datagram that arrives alone is
-    /// handled where it arrived (a hand-off costs a cross-thread wake-up, more than it saves at
-    /// low load) unless an earlier hand-off is still outstanding.
+    /// and one loop. When a read fills its whole budget (`dealFrom` datagrams), that loop is
+    /// falling behind: the burst is dealt out, one hand-off per loop and burst. A smaller burst
+    /// is handled where it arrived (a hand-off costs a cross-thread wake-up, more than it saves
+    /// while the loop keeps up) unless an earlier hand-off is still outstanding.
     private let dispatcher: CallOrderedDispatcher
     /// The datagrams of the current read burst, handled at its end.
     private var burst: [Datagram] = []
@@ -40,10 +40,11 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     private let siblings: SIPDatagramSiblings?
     private var context: ChannelHandlerContext?
 
-    init(handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = [], siblings: SIPDatagramSiblings? = nil) {
+    init(handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = [], dealFrom: Int = 2,
+         siblings: SIPDatagramSiblings? = nil) {
         self.handler = handler
         self.logger = logger
-        self.dispatcher = CallOrderedDispatcher(workers: workers)
+        self.dispatcher = CallOrderedDispatcher(workers: workers, dealFrom: dealFrom)
         self.siblings = siblings
     }
 
@@ -198,12 +199,16 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
 /// them, answers keepalive pings, sends `400` and closes on a framing error, and closes the
 /// connection when ``IdleStateHandler`` reports it idle.
 ///
-/// One connection is read by one event loop. When a read finds several messages (a busy SBC or
-/// load generator with one connection), they are handed to every loop by Call-ID, so each call's
-/// messages keep their order while different calls use every core; a lone message is handled
-/// where it was read.
-final class SIPStreamHandler: ChannelInboundHandler {
+/// One connection is read by one event loop. When a read burst brings at least `dealFrom`
+/// messages (a busy SBC or load generator with one connection, falling behind), they are handed
+/// to every loop by Call-ID, so each call's messages keep their order while different calls use
+/// every core; a smaller burst is handled where it was read.
+///
+/// Answers written while a read is handled here are flushed once, at its end: one `write`
+/// system call and one TCP segment for a burst's answers instead of one per answer.
+final class SIPStreamHandler: ChannelDuplexHandler {
     typealias InboundIn = SIPStreamFrame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private struct Parsed: Sendable {
@@ -219,12 +224,16 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private var localAddress: SocketAddress?
     /// Messages of the current read burst, handled at its end.
     private var burst: [Parsed] = []
+    /// Between the first `channelRead` of a read burst and the end of its `channelReadComplete`.
+    private var inReadBurst = false
+    private var flushHeld = false
 
-    init(transport: SIPTransportProtocol, handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = []) {
+    init(transport: SIPTransportProtocol, handler: any SIPMessageHandler, logger: Logger, workers: [any EventLoop] = [],
+         dealFrom: Int = 2) {
         self.transport = transport
         self.handler = handler
         self.logger = logger
-        self.dispatcher = CallOrderedDispatcher(workers: workers)
+        self.dispatcher = CallOrderedDispatcher(workers: workers, dealFrom: dealFrom)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -235,6 +244,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let remote = remoteAddress else { return }
+        inReadBurst = true
         switch Self.unwrapInboundIn(data) {
         case .message(let buffer):
             let bytes = Array(buffer.readableBytesView)
@@ -261,19 +271,39 @@ final class SIPStreamHandler: ChannelInboundHandler {
             handleBurst(context, spread: false)
             logger.debug("closing connection: framing error", metadata: ["source": "\(remote)", "error": "\(error)"])
             handler.handleUnparseable(Array(head.readableBytesView), error: error, context: makeContext(context, remote))
+            // No read-complete need follow: the answers go out now.
+            endReadBurst(context)
             closeAfterPendingWrites(context)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         handleBurst(context, spread: true)
+        endReadBurst(context)
         context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         // Messages decoded as the connection closed come without a read-complete.
         handleBurst(context, spread: false)
+        endReadBurst(context)
         context.fireChannelInactive()
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        if inReadBurst {
+            flushHeld = true
+        } else {
+            context.flush()
+        }
+    }
+
+    private func endReadBurst(_ context: ChannelHandlerContext) {
+        inReadBurst = false
+        if flushHeld {
+            flushHeld = false
+            context.flush()
+        }
     }
 
     private func handleBurst(_ context: ChannelHandlerContext, spread: Bool) {
@@ -307,6 +337,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("closing connection", metadata: ["error": "\(error)"])
+        endReadBurst(context)
         context.close(promise: nil)
     }
 

@@ -81,6 +81,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a digest nonce stays fresh; afterwards a correct answer gets stale=true (default 300).")
     var nonceLifetime: Int?
 
+    @Option(help: "Event-loop threads that handle SIP and the API (default: one per core, TRUNKGATE_THREADS).")
+    var threads: Int?
+
     @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical (default info).", valueName: "level"))
     var logLevel: String?
 
@@ -110,6 +113,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         MallocTuning.apply()
+        // Before anything (the store included) touches the singleton group, which sizes itself
+        // on first use.
+        NIOSingletons.groupLoopCountSuggestion = try number(threads, "THREADS", default: System.coreCount, range: 1...256)
         let levelText = setting(logLevel, "LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw ArgumentParser.ValidationError("unknown log level '\(levelText)'")

@@ -474,6 +474,46 @@ func statusLines(_ text: String) -> [String] {
         #expect(order.values.allSatisfy { $0 == [1, 2] }, "each call's requests in the order sent")
     }
 
+    /// A burst smaller than a full read (the socket was emptied, so the reading loop keeps up)
+    /// is handled where it was read: no hand-off to the other loop. The same burst is dealt out
+    /// once `dealBurstsFrom` is at most its size.
+    @Test(arguments: [(dealFrom: 16, loops: 1), (dealFrom: 2, loops: 2)])
+    func aBurstSmallerThanAFullReadStaysOnItsLoop(dealFrom: Int, loops: Int) async throws {
+        let handler = RecordingHandler()
+        var configuration = SIPTransportConfiguration(addresses: [try SIPListenAddress(parsing: "udp:127.0.0.1:0")])
+        configuration.dealBurstsFrom = dealFrom
+        let listeners = try await SIPListeners.bind(configuration: configuration, handler: handler, group: group, logger: logger)
+        let server = listeners.listeners[0].localAddress
+        let client = try await DatagramBootstrap(group: group)
+            .bind(to: try SocketAddress(ipAddress: "127.0.0.1", port: 0)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let channel = client.channel
+        channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+        // Both server loops are kept busy while 8 datagrams (8 calls) queue up in the socket,
+        // so that one read takes all of them.
+        for loop in group.makeIterator() { loop.execute { usleep(300_000) } }
+        let count = 8
+        let replies = try await client.executeThenClose { inbound, outbound -> Int in
+            for index in 0..<count {
+                try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: TestClient.options(branch: "small\(index)"))))
+            }
+            var replies = 0
+            for try await _ in inbound {
+                replies += 1
+                if replies == count { break }
+            }
+            return replies
+        }
+        await listeners.close()
+        #expect(replies == count)
+        let seen = handler.seen.withLock { $0 }
+        #expect(seen.count == count)
+        #expect(Set(seen.compactMap(\.loop)).count == loops)
+    }
+
     /// Many messages read together from one TCP connection are handed to both loops by Call-ID:
     /// every one is answered once, and each call's messages are handled in the order sent.
     @Test func aBurstOnOneConnectionIsSharedByCallID() async throws {
