@@ -37,6 +37,14 @@ public struct SIPRequestValidator: Sendable {
         }
     }
 
+    /// The type/subtype of a media type or range, without parameters or white space, as a
+    /// slice (read byte-wise: Character iteration costs grapheme breaking).
+    static func mediaRange(_ value: Substring) -> Substring {
+        let u = value.utf8
+        let end = u.firstIndex(of: UInt8(ascii: ";")) ?? u.endIndex
+        return Substring(u[u.startIndex..<end]).trimmingWSP()
+    }
+
     /// nil when the request may proceed.
     public func check(_ request: SIPMessage) -> Rejection? {
         guard let line = request.requestLine else { return nil }
@@ -72,7 +80,19 @@ public struct SIPRequestValidator: Sendable {
         if views.views.maxForwards == 0 {
             return Rejection(status: 483, reason: "Too Many Hops")
         }
-        for known in Self.extensionHeaders where method != "ACK" && method != "CANCEL" {
+        // One pass over the headers finds Require, Proxy-Require, Content-Type and Accept.
+        var hasExtensionHeader = false
+        var contentType: Substring?
+        var accept: Substring?
+        for h in request.headers {
+            switch h.name.known {
+            case .require?, .proxyRequire?: hasExtensionHeader = true
+            case .contentType?: if contentType == nil { contentType = h.value }
+            case .accept?: if accept == nil { accept = h.value }
+            default: break
+            }
+        }
+        for known in Self.extensionHeaders where hasExtensionHeader && method != "ACK" && method != "CANCEL" {
             var unsupported: [String] = []
             for value in request.headers(known) {
                 sipForEachListElement(value) { tag in
@@ -87,18 +107,18 @@ public struct SIPRequestValidator: Sendable {
         if method == "REGISTER", views.views.to?.uri.isSIP == false {
             return Rejection(status: 400, reason: "To must be a SIP or SIPS address of record")
         }
-        if Self.carriesSession(method), !request.body.isEmpty, let type = request.contentType {
-            let media = type.prefix { $0 != ";" }.trimmingWSP().lowercased()
-            if !acceptedContentTypes.contains(media) {
+        if Self.carriesSession(method), !request.body.isEmpty, let type = contentType {
+            let media = Self.mediaRange(type)
+            if !acceptedContentTypes.contains(where: { SIPLexical.equalsIgnoringCase($0.utf8, media.utf8) }) {
                 return Rejection(status: 415, reason: "Unsupported Media Type",
                                  header: SIPHeader(.accept, acceptedContentTypes.sorted().joined(separator: ", ")))
             }
         }
-        if method == "INVITE", let accept = request.header(.accept) {
+        if method == "INVITE", let accept {
             var acceptsSDP = false
             sipForEachListElement(accept) { item in
-                let media = item.prefix { $0 != ";" }.trimmingWSP().lowercased()
-                if media == "application/sdp" || media == "application/*" || media == "*/*" { acceptsSDP = true }
+                let media = Self.mediaRange(item)
+                if media.equalsLowercase("application/sdp") || media.equalsLowercase("application/*") || media == "*/*" { acceptsSDP = true }
             }
             if !acceptsSDP {
                 return Rejection(status: 406, reason: "Not Acceptable",
