@@ -28,7 +28,8 @@ final class SIPDatagramHandler: ChannelDuplexHandler {
     /// and one loop. When a read fills its whole budget (`dealFrom` datagrams), that loop is
     /// falling behind: the burst is dealt out, one hand-off per loop and burst. A smaller burst
     /// is handled where it arrived (a hand-off costs a cross-thread wake-up, more than it saves
-    /// while the loop keeps up) unless an earlier hand-off is still outstanding.
+    /// while the loop keeps up), except a datagram whose call may still have an earlier one
+    /// waiting on another loop, which follows it there.
     private let dispatcher: CallOrderedDispatcher
     /// The datagrams of the current read burst, handled at its end.
     private var burst: [Datagram] = []

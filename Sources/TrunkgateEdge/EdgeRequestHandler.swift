@@ -256,7 +256,14 @@ public final class CredentialUseRecorder: Sendable {
     public init() {}
 
     public func record(credentialSid: String, at: Date, ip: String) {
-        latest.withCurrent { $0[credentialSid] = CredentialUse(credentialSid: credentialSid, at: at, ip: ip) }
+        // A shard can be shared by threads (more threads than shards), and one thread may store
+        // a use it timed just before another's: the later time wins, not the later store.
+        let use = CredentialUse(credentialSid: credentialSid, at: at, ip: ip)
+        latest.withCurrent { table in
+            if let previous = table.updateValue(use, forKey: credentialSid), previous.at > at {
+                table[credentialSid] = previous
+            }
+        }
     }
 
     public func drain() -> [CredentialUse] {

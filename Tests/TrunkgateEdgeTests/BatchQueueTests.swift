@@ -69,6 +69,9 @@ import TrunkgateModel
         #expect(queue.offer(Stamp(thread: 0, seq: 0)), "room again after the drain")
     }
 
+    /// concurrentPerform may run several iterations on one thread, in any order (it did on a
+    /// loaded CI machine: thread 2's uses were stored after thread 3's), so the latest use is
+    /// the latest by time, not the last stored.
     @Test func credentialUseKeepsTheLatestUseAcrossThreads() {
         let recorder = CredentialUseRecorder()
         DispatchQueue.concurrentPerform(iterations: 4) { thread in
@@ -82,5 +85,17 @@ import TrunkgateModel
         #expect(uses.map(\.at.timeIntervalSince1970) == [3_099, 3_097, 3_098])
         #expect(uses.allSatisfy { $0.ip == "127.0.0.4" })
         #expect(recorder.drain().isEmpty)
+    }
+
+    /// On one thread: an earlier use stored after a later one does not replace it.
+    @Test func anEarlierUseStoredLaterDoesNotWin() {
+        let recorder = CredentialUseRecorder()
+        recorder.record(credentialSid: "CR1", at: Date(timeIntervalSince1970: 200), ip: "127.0.0.2")
+        recorder.record(credentialSid: "CR1", at: Date(timeIntervalSince1970: 100), ip: "127.0.0.3")
+        recorder.record(credentialSid: "CR2", at: Date(timeIntervalSince1970: 100), ip: "127.0.0.3")
+        recorder.record(credentialSid: "CR2", at: Date(timeIntervalSince1970: 300), ip: "127.0.0.4")
+        let uses = recorder.drain().sorted { $0.credentialSid < $1.credentialSid }
+        #expect(uses.map(\.at.timeIntervalSince1970) == [200, 300])
+        #expect(uses.map(\.ip) == ["127.0.0.2", "127.0.0.4"])
     }
 }
