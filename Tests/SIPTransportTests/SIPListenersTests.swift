@@ -424,13 +424,10 @@ func statusLines(_ text: String) -> [String] {
         #expect(SIPDatagramHandler.callIDHash(Array("OPTIONS sip:x SIP/2.0\r\nVia: x\r\n\r\nCall-ID: body\r\n".utf8)) == 0)
     }
 
-    /// One peer's datagrams all arrive on one socket (SO_REUSEPORT hashes by source): when they
-    /// pile up, a read burst is dealt out over both loops, and each is still answered once,
-    /// from the listener's address, through the listener's socket on the loop that handled it.
-    @Test func aBurstFromOnePeerIsSharedByEveryLoop() async throws {
-        let handler = RecordingHandler()
-        let listeners = try await bind(["udp:127.0.0.1:0"], handler: handler)
-        let server = listeners.listeners[0].localAddress
+    /// Sends `texts` from one client socket (on a group of its own) while both server loops are
+    /// held busy, so that the datagrams queue up in the server's socket and a read takes them
+    /// together; returns the replies, each checked to come from the listener's address.
+    func sendWhileTheLoopsAreBusy(_ texts: [String], to server: SocketAddress) async throws -> [String] {
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let client = try await DatagramBootstrap(group: clientGroup)
             .bind(to: try SocketAddress(ipAddress: "127.0.0.1", port: 0)) { channel in
@@ -440,28 +437,38 @@ func statusLines(_ text: String) -> [String] {
             }
         let channel = client.channel
         channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
-        // Both server loops are kept busy while the datagrams queue up in the socket.
         for loop in group.makeIterator() { loop.execute { usleep(300_000) } }
-        let count = 100
         let replies = try await client.executeThenClose { inbound, outbound -> [String] in
-            // 50 calls of two requests each (CSeq 1, then 2).
-            for index in 0..<count {
-                let call = index / 2, cseq = index % 2 + 1
-                let text = TestClient.options(branch: "burst\(index)")
-                    .replacing("Call-ID: burst\(index)@test", with: "Call-ID: burst\(call)@test")
-                    .replacing("CSeq: 1 OPTIONS", with: "CSeq: \(cseq) OPTIONS")
+            for text in texts {
                 try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: text)))
             }
             var replies: [String] = []
             for try await envelope in inbound {
                 #expect(envelope.remoteAddress == server, "answered from the listener's address")
                 replies.append(String(buffer: envelope.data))
-                if replies.count == count { break }
+                if replies.count == texts.count { break }
             }
             return replies
         }
-        await listeners.close()
         try await clientGroup.shutdownGracefully()
+        return replies
+    }
+
+    /// One peer's datagrams all arrive on one socket (SO_REUSEPORT hashes by source): when they
+    /// pile up, a read burst is dealt out over both loops, and each is still answered once,
+    /// from the listener's address, through the listener's socket on the loop that handled it.
+    @Test func aBurstFromOnePeerIsSharedByEveryLoop() async throws {
+        let handler = RecordingHandler()
+        let listeners = try await bind(["udp:127.0.0.1:0"], handler: handler)
+        let count = 100
+        // 50 calls of two requests each (CSeq 1, then 2).
+        let texts = (0..<count).map { index in
+            TestClient.options(branch: "burst\(index)")
+                .replacing("Call-ID: burst\(index)@test", with: "Call-ID: burst\(index / 2)@test")
+                .replacing("CSeq: 1 OPTIONS", with: "CSeq: \(index % 2 + 1) OPTIONS")
+        }
+        let replies = try await sendWhileTheLoopsAreBusy(texts, to: listeners.listeners[0].localAddress)
+        await listeners.close()
         #expect(replies.count == count)
         let answered = Set(replies.compactMap { reply in reply.split(separator: "\r\n").first { $0.hasPrefix("Via: ") } })
         #expect(answered.count == count, "every request answered exactly once")
@@ -483,32 +490,12 @@ func statusLines(_ text: String) -> [String] {
         var configuration = SIPTransportConfiguration(addresses: [try SIPListenAddress(parsing: "udp:127.0.0.1:0")])
         configuration.dealBurstsFrom = dealFrom
         let listeners = try await SIPListeners.bind(configuration: configuration, handler: handler, group: group, logger: logger)
-        let server = listeners.listeners[0].localAddress
-        let client = try await DatagramBootstrap(group: group)
-            .bind(to: try SocketAddress(ipAddress: "127.0.0.1", port: 0)) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
-                }
-            }
-        let channel = client.channel
-        channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
-        // Both server loops are kept busy while 8 datagrams (8 calls) queue up in the socket,
-        // so that one read takes all of them.
-        for loop in group.makeIterator() { loop.execute { usleep(300_000) } }
+        // 8 calls, one datagram each: one read takes all of them.
         let count = 8
-        let replies = try await client.executeThenClose { inbound, outbound -> Int in
-            for index in 0..<count {
-                try await outbound.write(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(string: TestClient.options(branch: "small\(index)"))))
-            }
-            var replies = 0
-            for try await _ in inbound {
-                replies += 1
-                if replies == count { break }
-            }
-            return replies
-        }
+        let replies = try await sendWhileTheLoopsAreBusy((0..<count).map { TestClient.options(branch: "small\($0)") },
+                                                         to: listeners.listeners[0].localAddress)
         await listeners.close()
-        #expect(replies == count)
+        #expect(replies.count == count)
         let seen = handler.seen.withLock { $0 }
         #expect(seen.count == count)
         #expect(Set(seen.compactMap(\.loop)).count == loops)
