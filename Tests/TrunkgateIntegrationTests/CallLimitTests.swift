@@ -23,7 +23,9 @@ final class UDPPeer: Sendable {
 
     /// The next request received that `matches` (skipping anything else, such as the edge's
     /// retransmissions of an INVITE the test has not answered yet), or nil after `timeout`.
-    func nextRequest(timeout: Duration = .seconds(2), where matches: (SIPMessage) -> Bool = { _ in true }) async throws -> SIPMessage? {
+    /// The default bound only limits a wait that should succeed (a loaded machine can be slow);
+    /// checks that nothing arrives pass a short timeout of their own.
+    func nextRequest(timeout: Duration = .seconds(10), where matches: (SIPMessage) -> Bool = { _ in true }) async throws -> SIPMessage? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard let bytes = await inbox.take(timeout: deadline - ContinuousClock.now) else { return nil }

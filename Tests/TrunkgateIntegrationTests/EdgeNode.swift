@@ -171,10 +171,15 @@ final class EdgeNode: Sendable {
     }
 
     /// Waits until the edge's snapshot includes every committed change (the change feed is
-    /// asynchronous); bounded to 2 s.
+    /// asynchronous); throws after 30 s.
     func settle() async throws {
         let target = try await store.currentConfigVersion()
-        for _ in 0..<200 where handler.configuration.current.version < target { try await Task.sleep(for: .milliseconds(10)) }
+        // Bounded generously and loud when it runs out: a loaded CI machine needed more than the
+        // 2 s this once allowed, and returning unsettled made the next step fail as if the edge
+        // had refused a known credential.
+        for _ in 0..<3_000 where handler.configuration.current.version < target { try await Task.sleep(for: .milliseconds(10)) }
+        let reached = handler.configuration.current.version
+        guard reached >= target else { throw NodeError("the edge did not reach configuration version \(target) within 30 s (at \(reached))") }
     }
 
     /// Waits until queued auth events have reached the store (bounded).
