@@ -104,3 +104,35 @@ extension StaticString {
     /// The literal's UTF-8 bytes (static storage, valid for the life of the program).
     var utf8Buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount) }
 }
+
+/// UTF-8 offsets `start..<end` into a parsed value's `raw` text.
+///
+/// URIs, Vias and name-addrs keep their parts as spans and make a Substring only when a part is
+/// read: a Substring costs a few hundred instructions to make and a reference count to copy, and
+/// most parts of most messages are never read (a REGISTER's parse made some sixty of them).
+struct SIPSpan: Sendable, Hashable {
+    var start: Int32
+    var end: Int32
+
+    @inline(__always)
+    init(_ start: Int, _ end: Int) {
+        // Values are bounded by SIPMessageLimits (and refused above Int32.max by the parsers).
+        self.start = Int32(truncatingIfNeeded: start)
+        self.end = Int32(truncatingIfNeeded: end)
+    }
+
+    @inline(__always)
+    init(_ range: Range<Int>) { self.init(range.lowerBound, range.upperBound) }
+
+    var isEmpty: Bool { start == end }
+}
+
+extension Substring {
+    /// The part of this text that `span` locates.
+    @inline(__always)
+    func slice(_ span: SIPSpan) -> Substring { utf8Slice(Int(span.start), Int(span.end)) }
+}
+
+/// Whether a parsed value's text is short enough for ``SIPSpan`` offsets.
+@inline(__always)
+func sipFitsSpans(_ text: Substring) -> Bool { text.utf8.count < Int(Int32.max) }

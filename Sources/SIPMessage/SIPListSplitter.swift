@@ -72,3 +72,20 @@ func sipForEachListElement(_ value: Substring, _ body: (Substring) -> Void) {
         body(value.utf8Slice(lastStart, lastEnd))
     }
 }
+
+/// Why `u` is not a comma-separated list of tokens (`Allow`, `Supported`, `Require` …), or nil
+/// when it is one. Checked over the bytes, with no Substring per element: a list of tokens
+/// holds no quotes or brackets, so every comma separates, and a quoted or bracketed element is
+/// refused as not a token.
+func sipTokenListProblem(_ u: UnsafeBufferPointer<UInt8>) -> String? {
+    var notToken = false
+    var start = 0
+    while start <= u.count {
+        let comma = SIPBytes.first(UInt8(ascii: ","), in: u, from: start) ?? u.count
+        let (itemStart, itemEnd) = SIPBytes.trimWSP(u, start, comma)
+        if itemEnd == itemStart { return "empty list element" }
+        if !notToken { notToken = !(itemStart..<itemEnd).allSatisfy { SIPLexical.isToken(u[$0]) } }
+        start = comma + 1
+    }
+    return notToken ? "not a list of tokens" : nil
+}

@@ -354,9 +354,7 @@ extension SIPMessageViews {
         case .require, .proxyRequire, .supported, .unsupported, .allow:
             // A list of tokens; Supported may be empty (RFC 3261 §20.37).
             if value.isEmpty, known == .supported { return }
-            for item in try sipSplitList(value, location: location) where !item.utf8.allSatisfy(SIPLexical.isToken) {
-                throw fail("not a list of tokens")
-            }
+            if let problem = value.withUTF8Bytes(sipTokenListProblem) { throw fail(problem) }
         default:
             return
         }

@@ -2,14 +2,19 @@
 /// Route, Record-Route and Reply-To (RFC 3261 §20.10, §20.20, §20.39).
 public struct SIPNameAddr: Sendable, Hashable, CustomStringConvertible {
     public let raw: Substring
-    /// The display name as written: a quoted-string keeps its quotes; a token list as is.
-    public let displayNameRaw: Substring?
     public let uri: SIPURI
     /// True when the URI was enclosed in `<…>`.
     public let bracketed: Bool
-    public let parameters: SIPParameters
+    /// Where the display name and the parameters lie in `raw` (see ``SIPSpan``).
+    private let displaySpan: SIPSpan?
+    private let parametersSpan: SIPSpan
+
+    /// The display name as written: a quoted-string keeps its quotes; a token list as is.
+    public var displayNameRaw: Substring? { displaySpan.map { raw.slice($0) } }
+    public var parameters: SIPParameters { SIPParameters(unchecked: raw.slice(parametersSpan), kind: .header) }
 
     public init(parsing text: Substring, location: String = "name-addr") throws(SIPParseError) {
+        guard sipFitsSpans(text) else { throw SIPParseError(.invalidHeaderValue, at: location, "too long") }
         raw = text
         func fail(_ d: String) -> SIPParseError { SIPParseError(.invalidHeaderValue, at: location, d) }
         // Offsets of the display name, the URI and the parameters, found over the bytes.
@@ -54,10 +59,16 @@ public struct SIPNameAddr: Sendable, Hashable, CustomStringConvertible {
             }
             return (display, specStart..<i, false, i)
         }
-        displayNameRaw = parts.display.map { text.utf8Slice($0.lowerBound, $0.upperBound) }
+        displaySpan = parts.display.map(SIPSpan.init)
         do { uri = try SIPURI(parsing: text.utf8Slice(parts.uri.lowerBound, parts.uri.upperBound)) } catch { throw fail("invalid URI: \(error.detail)") }
         bracketed = parts.bracketed
-        parameters = try SIPParameters(parsing: text.utf8Slice(parts.parameters, text.utf8.count), kind: .header, location: location)
+        parametersSpan = SIPSpan(parts.parameters, text.utf8.count)
+        // Validated over the bytes: no Substring is made for the parameters here.
+        var failure: String?
+        text.withUTF8Bytes { u in
+            _ = SIPParameters.scan(UnsafeBufferPointer(rebasing: u[parts.parameters...]), kind: .header, { _, _ in true }, onError: { failure = $0 })
+        }
+        if let failure { throw fail(failure) }
     }
 
     public init(parsing text: String, location: String = "name-addr") throws(SIPParseError) {
@@ -80,11 +91,14 @@ public enum SIPContact: Sendable, Hashable {
     public init(parsing text: Substring) throws(SIPParseError) {
         if text.trimmingWSP() == "*" { self = .wildcard; return }
         let addr = try SIPNameAddr(parsing: text, location: "Contact")
-        if let e = addr.parameters.value("expires"), sipParseUInt(e, max: UInt64(UInt32.max)) == nil {
-            throw SIPParseError(.invalidHeaderValue, at: "Contact", "expires out of range")
-        }
-        if let q = addr.parameters.value("q"), SIPContact.parseQ(q) == nil {
-            throw SIPParseError(.invalidHeaderValue, at: "Contact", "invalid q-value")
+        let parameters = addr.parameters
+        if !parameters.isEmpty {
+            if let e = parameters.value("expires"), sipParseUInt(e, max: UInt64(UInt32.max)) == nil {
+                throw SIPParseError(.invalidHeaderValue, at: "Contact", "expires out of range")
+            }
+            if let q = parameters.value("q"), SIPContact.parseQ(q) == nil {
+                throw SIPParseError(.invalidHeaderValue, at: "Contact", "invalid q-value")
+            }
         }
         self = .address(addr)
     }

@@ -22,68 +22,79 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
     public let scheme: Scheme
     /// The whole URI as written.
     public let raw: Substring
-    /// User part as written (escapes kept); for `tel:` the number.
-    public let user: Substring?
-    public let password: Substring?
-    /// Host as written; an IPv6 reference keeps its brackets. Empty for `tel:` and other schemes.
-    public let host: Substring
+    /// Where the parts lie in `raw`; each is made into a Substring only when read.
+    private let userSpan: SIPSpan?
+    private let passwordSpan: SIPSpan?
+    private let hostSpan: SIPSpan
     public let port: Int?
-    public let parameters: SIPParameters
+    private let parametersSpan: SIPSpan
+    private let headersSpan: SIPSpan?
+
+    /// User part as written (escapes kept); for `tel:` the number.
+    public var user: Substring? { userSpan.map { raw.slice($0) } }
+    public var password: Substring? { passwordSpan.map { raw.slice($0) } }
+    /// Host as written; an IPv6 reference keeps its brackets. Empty for `tel:` and other schemes.
+    public var host: Substring { raw.slice(hostSpan) }
+    public var parameters: SIPParameters {
+        if case .other = scheme { return .empty }
+        return SIPParameters(unchecked: raw.slice(parametersSpan), kind: .uri)
+    }
     /// The text after `?`, without the `?`.
-    public let headers: Substring?
+    public var headers: Substring? { headersSpan.map { raw.slice($0) } }
 
     /// Parses a URI. `sip`/`sips` follow the RFC 3261 grammar strictly (no whitespace, valid
     /// host and port, `paramchar` in parameters); other schemes only need a scheme and content.
     public init(parsing text: Substring) throws(SIPParseError) {
+        guard sipFitsSpans(text) else { throw Self.error("URI too long") }
         raw = text
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
         enum Known { case sip, sips, tel, other }
-        let (colon, known) = try text.withUTF8Bytes { u throws(SIPParseError) -> (Int, Known) in
+        let parts = try text.withUTF8Bytes { u throws(SIPParseError) -> (Known, Parts) in
             var i = 0
             guard i < u.count, SIPLexical.isAlpha(u[i]) else { throw Self.error("URI must start with a scheme") }
             while i < u.count, SIPLexical.isAlphanum(u[i]) || u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: ".") {
                 i += 1
             }
             guard i < u.count, u[i] == UInt8(ascii: ":") else { throw Self.error("URI scheme must be followed by ':'") }
-            if SIPBytes.equalsLowercase(u, 0, i, StaticString("sip").utf8Buffer) { return (i, .sip) }
-            if SIPBytes.equalsLowercase(u, 0, i, StaticString("sips").utf8Buffer) { return (i, .sips) }
-            if SIPBytes.equalsLowercase(u, 0, i, StaticString("tel").utf8Buffer) { return (i, .tel) }
-            return (i, .other)
-        }
-        let schemeText = text.utf8Slice(0, colon)
-        let rest = text.utf8Slice(colon + 1, text.utf8.count)
-        if known == .sip || known == .sips {
-            scheme = known == .sip ? .sip : .sips
-            let parts = try Self.parseSIP(rest)
-            (user, password, host, port, parameters, headers) = parts
-        } else if known == .tel {
-            scheme = .tel
-            // telephone-subscriber *par: the number runs to the first ';'.
-            let ru = rest.utf8
-            let semi = ru.firstIndex(of: UInt8(ascii: ";")) ?? ru.endIndex
-            let number = Substring(ru[ru.startIndex..<semi])
-            guard !number.isEmpty, number.utf8.allSatisfy({ SIPLexical.isHex($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "(") || $0 == UInt8(ascii: ")") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "#") }) else {
-                throw Self.error("invalid telephone number")
+            let colon = i
+            if SIPBytes.equalsLowercase(u, 0, colon, StaticString("sip").utf8Buffer) { return (.sip, try Self.parseSIP(u, from: colon + 1)) }
+            if SIPBytes.equalsLowercase(u, 0, colon, StaticString("sips").utf8Buffer) { return (.sips, try Self.parseSIP(u, from: colon + 1)) }
+            var parts = Parts(host: SIPSpan(0, 0), parameters: SIPSpan(u.count, u.count))
+            if SIPBytes.equalsLowercase(u, 0, colon, StaticString("tel").utf8Buffer) {
+                // telephone-subscriber *par: the number runs to the first ';'.
+                let semi = SIPBytes.first(UInt8(ascii: ";"), in: u, from: colon + 1) ?? u.count
+                guard semi > colon + 1, ((colon + 1)..<semi).allSatisfy({ Self.isTelNumberByte(u[$0]) }) else {
+                    throw Self.error("invalid telephone number")
+                }
+                parts.user = SIPSpan(colon + 1, semi)
+                parts.parameters = SIPSpan(semi, u.count)
+                guard Self.validParameters(u, parts.parameters) else { throw Self.parameterError(u, parts.parameters) }
+                return (.tel, parts)
             }
-            user = number
-            password = nil
-            host = ""
-            port = nil
-            parameters = try SIPParameters(parsing: Substring(ru[semi...]), kind: .uri, location: "URI")
-            headers = nil
-        } else {
-            scheme = .other(schemeText.lowercased())
             // absoluteURI: any visible characters except the delimiters of the enclosing syntax.
-            guard !rest.isEmpty, rest.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "\"") }) else {
+            guard colon + 1 < u.count, ((colon + 1)..<u.count).allSatisfy({
+                u[$0] > 0x20 && u[$0] != 0x7F && u[$0] != UInt8(ascii: "<") && u[$0] != UInt8(ascii: ">") && u[$0] != UInt8(ascii: "\"")
+            }) else {
                 throw Self.error("invalid absolute URI")
             }
-            user = nil
-            password = nil
-            host = ""
-            port = nil
-            parameters = .empty
-            headers = nil
+            parts.host = SIPSpan(0, 0)
+            return (.other, parts)
         }
+        switch parts.0 {
+        case .sip: scheme = .sip
+        case .sips: scheme = .sips
+        case .tel: scheme = .tel
+        case .other:
+            scheme = .other(text.withUTF8Bytes { u in
+                String(decoding: UnsafeBufferPointer(rebasing: u[0..<(SIPBytes.first(UInt8(ascii: ":"), in: u) ?? 0)]), as: UTF8.self)
+            }.lowercased())
+        }
+        userSpan = parts.1.user
+        passwordSpan = parts.1.password
+        hostSpan = parts.1.host
+        port = parts.1.port
+        parametersSpan = parts.1.parameters
+        headersSpan = parts.1.headers
     }
 
     public init(parsing text: String) throws(SIPParseError) {
@@ -94,95 +105,107 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
         SIPParseError(.invalidURI, at: "URI", detail)
     }
 
-    // swiftlint:disable:next large_tuple
-    private static func parseSIP(_ rest: Substring) throws(SIPParseError)
-        -> (Substring?, Substring?, Substring, Int?, SIPParameters, Substring?)
-    {
-        // Offsets found over the bytes; Substrings of `rest` are made once at the end.
-        struct Parts {
-            var user: Range<Int>?, password: Range<Int>?, host = 0..<0
-            var port: Int?
-            var parameters = 0..<0
-            var headers: Range<Int>?
+    private static func isTelNumberByte(_ b: UInt8) -> Bool {
+        SIPLexical.isHex(b) || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
+            || b == UInt8(ascii: "(") || b == UInt8(ascii: ")") || b == UInt8(ascii: "*") || b == UInt8(ascii: "#")
+    }
+
+    /// Whether the URI parameters at `span` of `u` are well formed (no Substring is made).
+    private static func validParameters(_ u: UnsafeBufferPointer<UInt8>, _ span: SIPSpan) -> Bool {
+        SIPParameters.scan(UnsafeBufferPointer(rebasing: u[Int(span.start)..<Int(span.end)]), kind: .uri, { _, _ in true }, onError: { _ in })
+    }
+
+    /// The error ``SIPParameters`` reports for the malformed parameters at `span`.
+    private static func parameterError(_ u: UnsafeBufferPointer<UInt8>, _ span: SIPSpan) -> SIPParseError {
+        var detail = "invalid parameters"
+        _ = SIPParameters.scan(UnsafeBufferPointer(rebasing: u[Int(span.start)..<Int(span.end)]), kind: .uri, { _, _ in true }, onError: { detail = $0 })
+        return SIPParseError(.invalidHeaderValue, at: "URI", detail)
+    }
+
+    /// The parts of a URI, as spans of its text.
+    private struct Parts {
+        var user: SIPSpan?, password: SIPSpan?
+        var host: SIPSpan
+        var port: Int?
+        var parameters: SIPSpan
+        var headers: SIPSpan?
+    }
+
+    /// The `sip`/`sips` URI whose text after `scheme:` starts at offset `start` of `u`.
+    private static func parseSIP(_ u: UnsafeBufferPointer<UInt8>, from start: Int) throws(SIPParseError) -> Parts {
+        let end = u.count
+        var parts = Parts(host: SIPSpan(0, 0), parameters: SIPSpan(end, end))
+        var hostStart = start
+        // '@' can appear in neither host, parameters nor headers, so the first one ends userinfo.
+        let at = SIPBytes.first(UInt8(ascii: "@"), in: u, from: start) ?? end
+        if at < end {
+            var colon = start
+            while colon < at, u[colon] != UInt8(ascii: ":") { colon += 1 }
+            guard colon > start else { throw error("empty user part before '@'") }
+            guard validEscaped(u, start..<colon, SIPLexical.isUserChar) else { throw error("invalid character in user part") }
+            parts.user = SIPSpan(start, colon)
+            if colon < at {
+                guard validEscaped(u, (colon + 1)..<at, SIPLexical.isPasswordChar) else { throw error("invalid character in password") }
+                parts.password = SIPSpan(colon + 1, at)
+            }
+            hostStart = at + 1
         }
-        let parts = try rest.withUTF8Bytes { u throws(SIPParseError) -> Parts in
-            let end = u.count
-            var parts = Parts()
-            var hostStart = 0
-            // '@' can appear in neither host, parameters nor headers, so the first one ends userinfo.
-            var at = 0
-            while at < end, u[at] != UInt8(ascii: "@") { at += 1 }
-            if at < end {
-                var colon = 0
-                while colon < at, u[colon] != UInt8(ascii: ":") { colon += 1 }
-                guard colon > 0 else { throw error("empty user part before '@'") }
-                guard validEscaped(u, 0..<colon, SIPLexical.isUserChar) else { throw error("invalid character in user part") }
-                parts.user = 0..<colon
-                if colon < at {
-                    guard validEscaped(u, (colon + 1)..<at, SIPLexical.isPasswordChar) else { throw error("invalid character in password") }
-                    parts.password = (colon + 1)..<at
-                }
-                hostStart = at + 1
-            }
-            var i = hostStart
-            guard i < end else { throw error("missing host") }
-            if u[i] == UInt8(ascii: "[") {
-                // IPv6reference; RFC 5118 §4.10: tolerate the RFC 3261 ABNF's three-colon form.
+        var i = hostStart
+        guard i < end else { throw error("missing host") }
+        if u[i] == UInt8(ascii: "[") {
+            // IPv6reference; RFC 5118 §4.10: tolerate the RFC 3261 ABNF's three-colon form.
+            i += 1
+            let addrStart = i
+            var sawColon = false
+            while i < end, SIPLexical.isHex(u[i]) || u[i] == UInt8(ascii: ":") || u[i] == UInt8(ascii: ".") {
+                if u[i] == UInt8(ascii: ":") { sawColon = true }
                 i += 1
-                let addrStart = i
-                var sawColon = false
-                while i < end, SIPLexical.isHex(u[i]) || u[i] == UInt8(ascii: ":") || u[i] == UInt8(ascii: ".") {
-                    if u[i] == UInt8(ascii: ":") { sawColon = true }
-                    i += 1
-                }
-                guard i < end, u[i] == UInt8(ascii: "]"), i > addrStart, sawColon else { throw error("invalid IPv6 reference") }
-                i += 1
-            } else {
-                while i < end, SIPLexical.isHostnameChar(u[i]) { i += 1 }
-                guard i > hostStart else { throw error("missing or invalid host") }
-                // Labels cannot start with '-' or '.'.
-                if u[hostStart] == UInt8(ascii: "-") || u[hostStart] == UInt8(ascii: ".") { throw error("invalid host name") }
             }
-            parts.host = hostStart..<i
-            if i < end, u[i] == UInt8(ascii: ":") {
-                i += 1
-                var value = 0
-                var digits = 0
-                while i < end, SIPLexical.isDigit(u[i]) {
-                    value = value * 10 + Int(u[i] - 0x30)
-                    digits += 1
-                    guard digits <= 5 else { throw error("port too long") }
-                    i += 1
-                }
-                guard digits > 0, value <= 65535 else { throw error("invalid port") }
-                parts.port = value
-            }
-            let paramsStart = i
-            while i < end, u[i] != UInt8(ascii: "?") { i += 1 }
-            parts.parameters = paramsStart..<i
-            if i < end {
-                // hname "=" hvalue *( "&" hname "=" hvalue )
-                var pairStart = i + 1
-                while true {
-                    var pairEnd = pairStart
-                    while pairEnd < end, u[pairEnd] != UInt8(ascii: "&") { pairEnd += 1 }
-                    var eq = pairStart
-                    while eq < pairEnd, u[eq] != UInt8(ascii: "=") { eq += 1 }
-                    guard eq < pairEnd, eq > pairStart,
-                          validEscaped(u, pairStart..<eq, SIPLexical.isURIHeaderChar),
-                          validEscaped(u, (eq + 1)..<pairEnd, SIPLexical.isURIHeaderChar) else {
-                        throw error("invalid URI header")
-                    }
-                    if pairEnd == end { break }
-                    pairStart = pairEnd + 1
-                }
-                parts.headers = (i + 1)..<end
-            }
-            return parts
+            guard i < end, u[i] == UInt8(ascii: "]"), i > addrStart, sawColon else { throw error("invalid IPv6 reference") }
+            i += 1
+        } else {
+            while i < end, SIPLexical.isHostnameChar(u[i]) { i += 1 }
+            guard i > hostStart else { throw error("missing or invalid host") }
+            // Labels cannot start with '-' or '.'.
+            if u[hostStart] == UInt8(ascii: "-") || u[hostStart] == UInt8(ascii: ".") { throw error("invalid host name") }
         }
-        func slice(_ range: Range<Int>) -> Substring { rest.utf8Slice(range.lowerBound, range.upperBound) }
-        let params = try SIPParameters(parsing: slice(parts.parameters), kind: .uri, location: "URI")
-        return (parts.user.map(slice), parts.password.map(slice), slice(parts.host), parts.port, params, parts.headers.map(slice))
+        parts.host = SIPSpan(hostStart, i)
+        if i < end, u[i] == UInt8(ascii: ":") {
+            i += 1
+            var value = 0
+            var digits = 0
+            while i < end, SIPLexical.isDigit(u[i]) {
+                value = value * 10 + Int(u[i] - 0x30)
+                digits += 1
+                guard digits <= 5 else { throw error("port too long") }
+                i += 1
+            }
+            guard digits > 0, value <= 65535 else { throw error("invalid port") }
+            parts.port = value
+        }
+        let paramsStart = i
+        while i < end, u[i] != UInt8(ascii: "?") { i += 1 }
+        parts.parameters = SIPSpan(paramsStart, i)
+        if i < end {
+            // hname "=" hvalue *( "&" hname "=" hvalue )
+            var pairStart = i + 1
+            while true {
+                var pairEnd = pairStart
+                while pairEnd < end, u[pairEnd] != UInt8(ascii: "&") { pairEnd += 1 }
+                var eq = pairStart
+                while eq < pairEnd, u[eq] != UInt8(ascii: "=") { eq += 1 }
+                guard eq < pairEnd, eq > pairStart,
+                      validEscaped(u, pairStart..<eq, SIPLexical.isURIHeaderChar),
+                      validEscaped(u, (eq + 1)..<pairEnd, SIPLexical.isURIHeaderChar) else {
+                    throw error("invalid URI header")
+                }
+                if pairEnd == end { break }
+                pairStart = pairEnd + 1
+            }
+            parts.headers = SIPSpan(i + 1, end)
+        }
+        guard validParameters(u, parts.parameters) else { throw parameterError(u, parts.parameters) }
+        return parts
     }
 
     /// Whether `bytes[range]` is made of `allowed` bytes and `%HH` escapes only.

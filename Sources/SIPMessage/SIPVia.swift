@@ -8,17 +8,21 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
     }
 
     public let raw: Substring
-    /// `SIP`, `2.0`, and the transport as written (e.g. `UDP`, `TLS`, `SCTP`, or an unknown token).
-    public let protocolName: Substring
-    public let protocolVersion: Substring
-    public let transport: Substring
-    /// sent-by host as written; an IPv6 reference keeps its brackets.
-    public let host: Substring
     public let port: Int?
-    public let parameters: SIPParameters
+    /// Where the parts lie in `raw` (see ``SIPSpan``).
+    private let protocolNameSpan, protocolVersionSpan, transportSpan, hostSpan, parametersSpan: SIPSpan
+
+    /// `SIP`, `2.0`, and the transport as written (e.g. `UDP`, `TLS`, `SCTP`, or an unknown token).
+    public var protocolName: Substring { raw.slice(protocolNameSpan) }
+    public var protocolVersion: Substring { raw.slice(protocolVersionSpan) }
+    public var transport: Substring { raw.slice(transportSpan) }
+    /// sent-by host as written; an IPv6 reference keeps its brackets.
+    public var host: Substring { raw.slice(hostSpan) }
+    public var parameters: SIPParameters { SIPParameters(unchecked: raw.slice(parametersSpan), kind: .header) }
 
     public init(parsing text: Substring) throws(SIPParseError) {
         let location = "Via"
+        guard sipFitsSpans(text) else { throw SIPParseError(.invalidHeaderValue, at: location, "too long") }
         raw = text
         func fail(_ d: String) -> SIPParseError { SIPParseError(.invalidHeaderValue, at: location, d) }
         // Offsets of each part, found over the bytes; Substrings are made once at the end.
@@ -79,25 +83,27 @@ public struct SIPVia: Sendable, Hashable, CustomStringConvertible {
             parts.parameters = i
             return parts
         }
-        protocolName = text.utf8Slice(parts.protocolName.lowerBound, parts.protocolName.upperBound)
-        protocolVersion = text.utf8Slice(parts.protocolVersion.lowerBound, parts.protocolVersion.upperBound)
-        transport = text.utf8Slice(parts.transport.lowerBound, parts.transport.upperBound)
-        host = text.utf8Slice(parts.host.lowerBound, parts.host.upperBound)
+        protocolNameSpan = SIPSpan(parts.protocolName)
+        protocolVersionSpan = SIPSpan(parts.protocolVersion)
+        transportSpan = SIPSpan(parts.transport)
+        hostSpan = SIPSpan(parts.host)
         port = parts.port
-        let parameters = try SIPParameters(parsing: text.utf8Slice(parts.parameters, text.utf8.count), kind: .header, location: location)
-        self.parameters = parameters
-        // Check the parameters whose values have a defined range (RFC 3261 §20.42, RFC 3581),
-        // in the same pass.
+        parametersSpan = SIPSpan(parts.parameters, text.utf8.count)
+        // Validate the parameters over the bytes, checking those whose values have a defined
+        // range (RFC 3261 §20.42, RFC 3581) in the same pass.
         var failure: SIPParseError?
-        parameters.forEachBytes { bytes, name, value in
-            guard name.count == 3 || name.count == 5, let value else { return true }
-            let range = UnsafeBufferPointer(rebasing: bytes[value])
-            if SIPLexical.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[name]), Self.ttlName), sipParseUInt(range, max: 255) == nil {
-                failure = fail("ttl out of range")
-            } else if SIPLexical.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[name]), Self.rportName), sipParseUInt(range, max: 65535) == nil {
-                failure = fail("invalid rport")
-            }
-            return failure == nil
+        text.withUTF8Bytes { u in
+            let bytes = UnsafeBufferPointer(rebasing: u[parts.parameters...])
+            _ = SIPParameters.scan(bytes, kind: .header, { name, value in
+                guard name.count == 3 || name.count == 5, let value else { return true }
+                let range = UnsafeBufferPointer(rebasing: bytes[value])
+                if SIPLexical.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[name]), Self.ttlName), sipParseUInt(range, max: 255) == nil {
+                    failure = fail("ttl out of range")
+                } else if SIPLexical.equalsIgnoringCase(UnsafeBufferPointer(rebasing: bytes[name]), Self.rportName), sipParseUInt(range, max: 65535) == nil {
+                    failure = fail("invalid rport")
+                }
+                return failure == nil
+            }, onError: { failure = fail($0) })
         }
         if let failure { throw failure }
     }

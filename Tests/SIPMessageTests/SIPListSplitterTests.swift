@@ -43,4 +43,26 @@ import Testing
             Issue.record("\(value.debugDescription): walked \(a), split \(b)")
         }
     }
+
+    /// `Allow`, `Supported`, `Require` … are checked over the bytes (`sipTokenListProblem`)
+    /// rather than split into Substrings: it must accept and refuse what splitting and then
+    /// checking each element for a token accepts and refuses.
+    @Test(arguments: [
+        "INVITE, ACK, CANCEL, OPTIONS, BYE", "INVITE", " INVITE ,\tACK ", "100rel,timer",
+        "a,,b", "a,", ",a", "", "   ", "a, ,b", "INVITE ACK", "\"INVITE\"", "\"a,b\"", "\"unterminated",
+        "<a>", "a;b", "a,b;c", "x-y.z!%*_+`'~",
+    ])
+    func tokenListCheckAgreesWithSplitting(_ value: String) {
+        let framed = "X\(value)Y".dropFirst().dropLast()
+        let byBytes = framed.withUTF8Bytes(sipTokenListProblem)
+        let bySplitting: String?
+        do throws(SIPParseError) {
+            let items = try sipSplitList(framed, location: "Allow")
+            bySplitting = items.allSatisfy { $0.utf8.allSatisfy(SIPLexical.isToken) } ? nil : "not a list of tokens"
+        } catch {
+            bySplitting = error.detail
+        }
+        #expect((byBytes == nil) == (bySplitting == nil), "\(value.debugDescription): bytes \(String(describing: byBytes)), split \(String(describing: bySplitting))")
+        if bySplitting == "empty list element" { #expect(byBytes == "empty list element", "\(value.debugDescription)") }
+    }
 }

@@ -22,6 +22,53 @@ import Testing
         #expect(other.description == "urn:service:sos")
     }
 
+    /// URIs, name-addrs and Vias keep their parts as offsets into their own text: read from a
+    /// value in the middle of a larger text (as every header value is), each part must still be
+    /// that value's, and equal values from different places compare and hash alike.
+    @Test func partsOfAValueInsideALargerTextAreItsOwn() throws {
+        let text = "junk;before sip:bob:pw@host.example:5070;transport=tcp;lr?h=v junk;after"
+        let slice = text.dropFirst(12).dropLast(11)
+        let u = try SIPURI(parsing: slice)
+        #expect(u.raw == "sip:bob:pw@host.example:5070;transport=tcp;lr?h=v")
+        #expect(u.user == "bob")
+        #expect(u.password == "pw")
+        #expect(u.host == "host.example")
+        #expect(u.port == 5070)
+        #expect(u.parameters.raw == ";transport=tcp;lr")
+        #expect(u.headers == "h=v")
+        let alone = try SIPURI(parsing: "sip:bob:pw@host.example:5070;transport=tcp;lr?h=v")
+        #expect(u == alone)
+        #expect(u.hashValue == alone.hashValue)
+        #expect(u != (try SIPURI(parsing: "sip:bob:pw@host.example:5071;transport=tcp;lr?h=v")))
+
+        let na = try SIPNameAddr(parsing: "xx\"Bob\" <sip:bob@b.example>;tag=9;q=0.5yy".dropFirst(2).dropLast(2))
+        #expect(na.displayNameRaw == "\"Bob\"")
+        #expect(na.displayName == "Bob")
+        #expect(na.uri.raw == "sip:bob@b.example")
+        #expect(na.uri.host == "b.example")
+        #expect(na.parameters.raw == ";tag=9;q=0.5")
+        #expect(na.tag == "9")
+        let bare = try SIPNameAddr(parsing: "zz sip:carol@c.example;tag=1".dropFirst(3))
+        #expect(bare.displayNameRaw == nil)
+        #expect(bare.bracketed == false)
+        #expect(bare.uri.raw == "sip:carol@c.example")
+        #expect(bare.tag == "1")
+
+        let via = try SIPVia(parsing: "Via: SIP / 2.0 / TCP [2001:db8::9]:5080 ;branch=z9hG4bKx;rport=7;ttl=3".dropFirst(5))
+        #expect(via.protocolName == "SIP")
+        #expect(via.protocolVersion == "2.0")
+        #expect(via.transport == "TCP")
+        #expect(via.host == "[2001:db8::9]")
+        #expect(via.port == 5080)
+        #expect(via.branch == "z9hG4bKx")
+        #expect(via.rport == .value(7))
+        #expect(via.ttl == 3)
+        #expect(throws: SIPParseError.self) { try SIPVia(parsing: "SIP/2.0/UDP h;ttl=256") }
+        #expect(throws: SIPParseError.self) { try SIPVia(parsing: "SIP/2.0/UDP h;rport=70000") }
+        #expect(throws: SIPParseError.self) { try SIPVia(parsing: "SIP/2.0/UDP h;=x") }
+        #expect(throws: SIPParseError.self) { try SIPNameAddr(parsing: "<sip:a@b>;tag=\"open") }
+    }
+
     @Test(arguments: [
         "sip:", "sip:@example.com", "sip:user@", "sip:user@exa mple.com", "sip:2001:db8::10",
         "sip:host:99999", "sip:host:", "sip:[2001:db8::1", "sip:host;=x", "sip:host?x", "sip:a b@host",
