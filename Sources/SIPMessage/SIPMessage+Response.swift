@@ -70,7 +70,7 @@ extension SIPMessage {
                 Self.appendHeaderLine(h, to: &out)
                 if tagTo {
                     out.append(contentsOf: ";tag=".utf8)
-                    out.append(contentsOf: (toTag ?? SIPMessage.randomTag()).utf8)
+                    if let toTag { out.append(contentsOf: toTag.utf8) } else { Self.appendHex(RandomPool.next(), to: &out) }
                 }
             default:
                 continue
@@ -85,6 +85,16 @@ extension SIPMessage {
     /// A fresh random tag (64 bits, hex).
     public static func randomTag() -> String {
         String(RandomPool.next(), radix: 16)
+    }
+
+    /// `value` in lower-case hex without leading zeros, as `String(value, radix: 16)` writes it
+    /// (without making that String: a response's To tag is written straight into its bytes).
+    static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
+        let digits = max(1, (64 - value.leadingZeroBitCount + 3) / 4)
+        for shift in stride(from: (digits - 1) * 4, through: 0, by: -4) {
+            let nibble = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 0x0F
+            out.append(nibble < 10 ? 0x30 + nibble : 0x57 + nibble)
+        }
     }
 
     /// Builds a message from text parts; the result is parsed, so it is valid on the wire.

@@ -14,15 +14,17 @@ public struct ServerTransactionKey: Sendable, Hashable, CustomStringConvertible 
         let matchMethod: Substring = method == "ACK" ? "INVITE" : method
         let port = via.port ?? 0
         if let branch = via.branch, SIPVia.isRFC3261Branch(branch) {
-            // branch|host:port|method, in one buffer (host lower-cased: sent-by compares so).
+            // branch|host:port|method, in one buffer (host lower-cased: sent-by compares so;
+            // read once, as the Via makes it on each read).
+            let host = via.host
             var key = String()
-            key.reserveCapacity(branch.utf8.count + via.host.utf8.count + matchMethod.utf8.count + 8)
+            key.reserveCapacity(branch.utf8.count + host.utf8.count + matchMethod.utf8.count + 8)
             key.append(contentsOf: branch)
             key.append("|")
-            if via.host.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A || $0 >= 0x80 }) {
-                key.append(via.host.lowercased())
+            if host.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A || $0 >= 0x80 }) {
+                key.append(host.lowercased())
             } else {
-                key.append(contentsOf: via.host)
+                key.append(contentsOf: host)
             }
             key.append(":")
             key.append(String(port))

@@ -82,6 +82,18 @@ import Testing
         let second = try SIPMessage.parse(invite.serializedResponse(status: 401, headers: []), framing: .stream)
         #expect(first.to?.tag != nil && second.to?.tag != nil && first.to?.tag != second.to?.tag)
         #expect(first.statusCode == 401 && first.cseq == invite.cseq && first.callID == "c1" && first.vias == invite.vias)
+        // The random tag is written as randomTag() spells one: lower-case hex, no leading zeros.
+        for tag in [first.to?.tag, second.to?.tag].compactMap({ $0 }) {
+            #expect(!tag.isEmpty && tag.utf8.count <= 16 && tag.allSatisfy { $0.isHexDigit && !$0.isUppercase } && (tag == "0" || !tag.hasPrefix("0")), "\(tag)")
+        }
+    }
+
+    /// The hex a response's random To tag is written with is `String(value, radix: 16)`'s.
+    @Test(arguments: [UInt64(0), 1, 9, 10, 15, 16, 255, 256, 0xdead_beef, 0x0123_4567_89ab_cdef, 1 << 63, UInt64.max])
+    func tagHexIsStringRadix16(_ value: UInt64) {
+        var out: [UInt8] = []
+        SIPMessage.appendHex(value, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == String(value, radix: 16))
     }
 
     @Test func corpusRoundTrips() throws {
