@@ -89,17 +89,30 @@ public enum SIPContact: Sendable, Hashable {
     case address(SIPNameAddr)
 
     public init(parsing text: Substring) throws(SIPParseError) {
-        if text.trimmingWSP() == "*" { self = .wildcard; return }
-        let addr = try SIPNameAddr(parsing: text, location: "Contact")
-        let parameters = addr.parameters
-        if !parameters.isEmpty {
-            if let e = parameters.value("expires"), sipParseUInt(e, max: UInt64(UInt32.max)) == nil {
-                throw SIPParseError(.invalidHeaderValue, at: "Contact", "expires out of range")
-            }
-            if let q = parameters.value("q"), SIPContact.parseQ(q) == nil {
-                throw SIPParseError(.invalidHeaderValue, at: "Contact", "invalid q-value")
-            }
+        let isWildcard = text.withUTF8Bytes { u in
+            let (start, end) = SIPBytes.trimWSP(u, 0, u.count)
+            return end == start + 1 && u[start] == UInt8(ascii: "*")
         }
+        if isWildcard { self = .wildcard; return }
+        let addr = try SIPNameAddr(parsing: text, location: "Contact")
+        // expires and q are checked in one pass over the bytes; the first of each name counts,
+        // as `parameters.value(_:)` reads it.
+        var failure: String?
+        var sawExpires = false, sawQ = false
+        addr.parameters.forEachBytes { bytes, name, value in
+            let nameBytes = UnsafeBufferPointer(rebasing: bytes[name])
+            if !sawExpires, SIPLexical.equalsIgnoringCase(nameBytes, Self.expiresName) {
+                sawExpires = true
+                if let value, sipParseUInt(UnsafeBufferPointer(rebasing: bytes[value]), max: UInt64(UInt32.max)) == nil {
+                    failure = "expires out of range"
+                }
+            } else if !sawQ, SIPLexical.equalsIgnoringCase(nameBytes, Self.qName) {
+                sawQ = true
+                if let value, SIPContact.parseQ(UnsafeBufferPointer(rebasing: bytes[value])) == nil { failure = "invalid q-value" }
+            }
+            return failure == nil
+        }
+        if let failure { throw SIPParseError(.invalidHeaderValue, at: "Contact", failure) }
         self = .address(addr)
     }
 
@@ -116,9 +129,15 @@ public enum SIPContact: Sendable, Hashable {
     /// The `q` parameter as thousandths (0…1000), avoiding floating point in comparisons.
     public var qValue: Int? { address?.parameters.value("q").flatMap(SIPContact.parseQ) }
 
+    private static var expiresName: UnsafeBufferPointer<UInt8> { StaticString("expires").utf8Buffer }
+    private static var qName: UnsafeBufferPointer<UInt8> { StaticString("q").utf8Buffer }
+
     /// qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), as thousandths.
     static func parseQ(_ s: Substring) -> Int? {
-        let u = Array(s.utf8)
+        s.withUTF8Bytes { parseQ($0) }
+    }
+
+    static func parseQ(_ u: UnsafeBufferPointer<UInt8>) -> Int? {
         guard let first = u.first, first == UInt8(ascii: "0") || first == UInt8(ascii: "1") else { return nil }
         var value = Int(first - 0x30) * 1000
         if u.count == 1 { return value }

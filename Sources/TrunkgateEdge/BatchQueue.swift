@@ -60,7 +60,15 @@ public final class BatchQueue<Item: Sendable>: Sendable {
     /// ends and reverses the result: moved, not copied (an auth event is a dozen strings, and
     /// a copy retains and later releases each).
     static func merge(_ runs: inout [[Item]], key: (Item) -> Double) -> [Item] {
-        var keys = runs.map { $0.map(key) }
+        // Keys read by index: `run.map(key)` copied every item into the closure's argument.
+        var keys: [[Double]] = []
+        keys.reserveCapacity(runs.count)
+        for r in runs.indices {
+            var k: [Double] = []
+            k.reserveCapacity(runs[r].count)
+            for i in runs[r].indices { k.append(key(runs[r][i])) }
+            keys.append(k)
+        }
         var out: [Item] = []
         out.reserveCapacity(runs.reduce(0) { $0 + $1.count })
         while true {

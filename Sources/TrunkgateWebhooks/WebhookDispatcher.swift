@@ -112,13 +112,24 @@ public final class WebhookDispatcher: Service, EdgeEventSink, Sendable {
     /// The events of a batch that an account's webhook wants, with that webhook.
     private func sort(_ batch: Batch) async -> [(WebhookEvent, WebhookSettings)] {
         var out: [(WebhookEvent, WebhookSettings)] = []
-        for e in batch.authEvents {
-            guard let account = e.accountSid, let webhook = await webhook(of: account) else { continue }
+        // Each account's settings are looked up once per batch: a batch holds a quarter
+        // second's events (thousands under load), mostly of a few accounts, and most accounts
+        // have no webhook at all.
+        var known: [String: WebhookSettings?] = [:]
+        func settings(of account: String) async -> WebhookSettings? {
+            if let cached = known[account] { return cached }
+            let fetched = await webhook(of: account)
+            known[account] = .some(fetched)
+            return fetched
+        }
+        for i in batch.authEvents.indices {
+            guard let account = batch.authEvents[i].accountSid, let webhook = await settings(of: account) else { continue }
+            let e = batch.authEvents[i]
             let type = WebhookEventType.of(e)
             if webhook.wants(type) { out.append((WebhookEvent(type: type, accountSid: account, createdAt: e.time, data: .auth(e)), webhook)) }
         }
         for r in batch.callRecords {
-            guard let webhook = await webhook(of: r.accountSid), webhook.wants(.callEnded) else { continue }
+            guard let webhook = await settings(of: r.accountSid), webhook.wants(.callEnded) else { continue }
             out.append((WebhookEvent(type: .callEnded, accountSid: r.accountSid, createdAt: r.endTime, data: .call(r)), webhook))
         }
         return out
