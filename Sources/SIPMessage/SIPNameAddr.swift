@@ -63,12 +63,9 @@ public struct SIPNameAddr: Sendable, Hashable, CustomStringConvertible {
         do { uri = try SIPURI(parsing: text.utf8Slice(parts.uri.lowerBound, parts.uri.upperBound)) } catch { throw fail("invalid URI: \(error.detail)") }
         bracketed = parts.bracketed
         parametersSpan = SIPSpan(parts.parameters, text.utf8.count)
-        // Validated over the bytes: no Substring is made for the parameters here.
-        var failure: String?
-        text.withUTF8Bytes { u in
-            _ = SIPParameters.scan(UnsafeBufferPointer(rebasing: u[parts.parameters...]), kind: .header, { _, _ in true }, onError: { failure = $0 })
+        if let problem = text.withUTF8Bytes({ SIPParameters.problem(in: UnsafeBufferPointer(rebasing: $0[parts.parameters...]), kind: .header) }) {
+            throw fail(problem)
         }
-        if let failure { throw fail(failure) }
     }
 
     public init(parsing text: String, location: String = "name-addr") throws(SIPParseError) {

@@ -28,11 +28,17 @@ public struct SIPParameters: Sendable, Hashable, CustomStringConvertible {
     public init(parsing raw: Substring, kind: Kind, location: String) throws(SIPParseError) {
         self.raw = raw
         self.kind = kind
-        var failure: SIPParseError?
-        raw.withUTF8Bytes { bytes in
-            _ = Self.scan(bytes, kind: kind) { _, _ in true } onError: { failure = SIPParseError(.invalidHeaderValue, at: location, $0) }
+        if let problem = raw.withUTF8Bytes({ Self.problem(in: $0, kind: kind) }) {
+            throw SIPParseError(.invalidHeaderValue, at: location, problem)
         }
-        if let failure { throw failure }
+    }
+
+    /// Why the parameters in `bytes` are malformed, or nil when they are well formed. Parsers
+    /// check a value's parameters with this over its bytes, making no Substring.
+    static func problem(in bytes: UnsafeBufferPointer<UInt8>, kind: Kind) -> String? {
+        var problem: String?
+        _ = scan(bytes, kind: kind, { _, _ in true }, onError: { problem = $0 })
+        return problem
     }
 
     public var isEmpty: Bool { raw.isEmpty }

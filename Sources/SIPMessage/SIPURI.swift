@@ -48,8 +48,7 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
         guard sipFitsSpans(text) else { throw Self.error("URI too long") }
         raw = text
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-        enum Known { case sip, sips, tel, other }
-        let parts = try text.withUTF8Bytes { u throws(SIPParseError) -> (Known, Parts) in
+        let (scheme, parts) = try text.withUTF8Bytes { u throws(SIPParseError) -> (Scheme, Parts) in
             var i = 0
             guard i < u.count, SIPLexical.isAlpha(u[i]) else { throw Self.error("URI must start with a scheme") }
             while i < u.count, SIPLexical.isAlphanum(u[i]) || u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: ".") {
@@ -68,7 +67,7 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
                 }
                 parts.user = SIPSpan(colon + 1, semi)
                 parts.parameters = SIPSpan(semi, u.count)
-                guard Self.validParameters(u, parts.parameters) else { throw Self.parameterError(u, parts.parameters) }
+                try Self.checkParameters(u, parts.parameters)
                 return (.tel, parts)
             }
             // absoluteURI: any visible characters except the delimiters of the enclosing syntax.
@@ -77,24 +76,15 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             }) else {
                 throw Self.error("invalid absolute URI")
             }
-            parts.host = SIPSpan(0, 0)
-            return (.other, parts)
+            return (.other(String(decoding: UnsafeBufferPointer(rebasing: u[0..<colon]), as: UTF8.self).lowercased()), parts)
         }
-        switch parts.0 {
-        case .sip: scheme = .sip
-        case .sips: scheme = .sips
-        case .tel: scheme = .tel
-        case .other:
-            scheme = .other(text.withUTF8Bytes { u in
-                String(decoding: UnsafeBufferPointer(rebasing: u[0..<(SIPBytes.first(UInt8(ascii: ":"), in: u) ?? 0)]), as: UTF8.self)
-            }.lowercased())
-        }
-        userSpan = parts.1.user
-        passwordSpan = parts.1.password
-        hostSpan = parts.1.host
-        port = parts.1.port
-        parametersSpan = parts.1.parameters
-        headersSpan = parts.1.headers
+        self.scheme = scheme
+        userSpan = parts.user
+        passwordSpan = parts.password
+        hostSpan = parts.host
+        port = parts.port
+        parametersSpan = parts.parameters
+        headersSpan = parts.headers
     }
 
     public init(parsing text: String) throws(SIPParseError) {
@@ -110,16 +100,11 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             || b == UInt8(ascii: "(") || b == UInt8(ascii: ")") || b == UInt8(ascii: "*") || b == UInt8(ascii: "#")
     }
 
-    /// Whether the URI parameters at `span` of `u` are well formed (no Substring is made).
-    private static func validParameters(_ u: UnsafeBufferPointer<UInt8>, _ span: SIPSpan) -> Bool {
-        SIPParameters.scan(UnsafeBufferPointer(rebasing: u[Int(span.start)..<Int(span.end)]), kind: .uri, { _, _ in true }, onError: { _ in })
-    }
-
-    /// The error ``SIPParameters`` reports for the malformed parameters at `span`.
-    private static func parameterError(_ u: UnsafeBufferPointer<UInt8>, _ span: SIPSpan) -> SIPParseError {
-        var detail = "invalid parameters"
-        _ = SIPParameters.scan(UnsafeBufferPointer(rebasing: u[Int(span.start)..<Int(span.end)]), kind: .uri, { _, _ in true }, onError: { detail = $0 })
-        return SIPParseError(.invalidHeaderValue, at: "URI", detail)
+    /// Throws when the URI parameters at `span` of `u` are malformed (no Substring is made).
+    private static func checkParameters(_ u: UnsafeBufferPointer<UInt8>, _ span: SIPSpan) throws(SIPParseError) {
+        if let problem = SIPParameters.problem(in: UnsafeBufferPointer(rebasing: u[Int(span.start)..<Int(span.end)]), kind: .uri) {
+            throw SIPParseError(.invalidHeaderValue, at: "URI", problem)
+        }
     }
 
     /// The parts of a URI, as spans of its text.
@@ -204,7 +189,7 @@ public struct SIPURI: Sendable, Hashable, CustomStringConvertible {
             }
             parts.headers = SIPSpan(i + 1, end)
         }
-        guard validParameters(u, parts.parameters) else { throw parameterError(u, parts.parameters) }
+        try checkParameters(u, parts.parameters)
         return parts
     }
 

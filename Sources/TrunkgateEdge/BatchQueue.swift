@@ -60,7 +60,7 @@ public final class BatchQueue<Item: Sendable>: Sendable {
     /// ends and reverses the result: moved, not copied (an auth event is a dozen strings, and
     /// a copy retains and later releases each).
     static func merge(_ runs: inout [[Item]], key: (Item) -> Double) -> [Item] {
-        // Keys read by index: `run.map(key)` copied every item into the closure's argument.
+        // Keys read in place, by index, so that no item is copied out to compute its key.
         var keys: [[Double]] = []
         keys.reserveCapacity(runs.count)
         for r in runs.indices {
