@@ -87,8 +87,11 @@ final class SIPTestClient: Sendable {
         try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: server, data: ByteBuffer(bytes: bytes)))
     }
 
-    /// Sends and returns the final response (skipping 100 Trying), or nil after `timeout`.
-    func exchange(_ message: SIPMessage, timeout: Duration = .seconds(2)) async throws -> SIPMessage? {
+    /// Sends and returns the final response (skipping 100 Trying), or nil after `timeout`. Every
+    /// caller expects an answer, so the bound only limits a wait that should succeed: 2 s was
+    /// too short on a loaded machine, where a challenge that came late made a call never reach
+    /// the carrier.
+    func exchange(_ message: SIPMessage, timeout: Duration = .seconds(10)) async throws -> SIPMessage? {
         inbox.drain()
         try await send(message.serialized())
         let deadline = ContinuousClock.now + timeout
@@ -106,7 +109,7 @@ final class SIPTestClient: Sendable {
     /// Challenge → answer: sends `method`, expects 401/407, answers it with `password`, and returns
     /// (challenge, final response).
     func authenticate(_ method: String, uri: String? = nil, user: String = "pbx01", password: String, to: String? = nil,
-                      expires: Int? = nil, finalTimeout: Duration = .seconds(2)) async throws -> (SIPMessage?, SIPMessage?) {
+                      expires: Int? = nil, finalTimeout: Duration = .seconds(10)) async throws -> (SIPMessage?, SIPMessage?) {
         let callID = UUID().uuidString
         let first = request(method, uri: uri, user: user, to: to, callID: callID, cseq: 1, expires: expires)
         guard let challenge = try await exchange(first), let code = challenge.statusCode, code == 401 || code == 407 else {
